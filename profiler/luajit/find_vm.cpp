@@ -1,0 +1,118 @@
+// Finds and validates a process's LuaJIT global_State (G); see find_vm.hpp.
+#include "profiler/luajit/find_vm.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "profiler/luajit/elf_probe.hpp"
+#include "profiler/luajit/process_maps.hpp"
+
+namespace kperf::prof::lj {
+
+bool validate_G(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G) {
+  if (G < 0x10000 || G >= (1ull << 47) || (G & 7)) return false;
+  auto mainL = mem.u64(G + o.G_mainthref);
+  if (!mainL || *mainL != G - o.sizeof_lua_State) return false;
+  auto glref = mem.u64(*mainL + o.L_glref);
+  if (!glref || *glref != G) return false;
+  auto curL = mem.u64(G + o.G_cur_L);
+  if (!curL) return false;
+  if (*curL != 0) {
+    auto cg = mem.u64(*curL + o.L_glref);
+    if (!cg || *cg != G) return false;
+  }
+  auto vmstate = mem.read<std::int32_t>(G + o.G_vmstate);
+  return vmstate && *vmstate >= -7 && *vmstate < 65536;
+}
+
+VmFinder::VmFinder(pid_t pid) : pid_(pid), det_(detect_luajit(pid)) {}
+
+bool VmFinder::accept_G(RemoteMemory& mem, std::uint64_t G) {
+  if (!det_.usable) return false;
+  for (const VmLayout& c : det_.candidates) {
+    if (validate_G(mem, c.off, G)) {
+      if (&c != &det_.layout) det_.layout = c;
+      G_ = G;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool VmFinder::accept_L(RemoteMemory& mem, std::uint64_t L) {
+  if (!det_.usable || L == 0) return false;
+  for (const VmLayout& c : det_.candidates) {
+    auto G = mem.u64(L + c.off.L_glref);
+    if (G && accept_G(mem, *G)) return true;
+  }
+  return false;
+}
+
+std::optional<std::uint64_t> VmFinder::from_registers(RemoteMemory& mem, const UserRegs& regs) {
+  if (!det_.usable) return std::nullopt;
+  if (det_.layout.in_vm(regs.rip())) {
+    for (const VmLayout& c : det_.candidates) {
+      std::uint64_t G = regs.r14() - c.off.dispatch_from_G;
+      if (G_ && *G_ == G) return G_;
+      if (validate_G(mem, c.off, G)) {
+        det_.layout = c;
+        G_ = G;
+        return G_;
+      }
+    }
+  }
+  return G_;
+}
+
+std::optional<std::uint64_t> VmFinder::from_nginx(RemoteMemory& mem) {
+  if (!det_.usable) return std::nullopt;
+  // Resolve the three exported symbols in whichever mapped files define them.
+  std::vector<Mapping> maps = read_process_maps(pid_);
+  std::map<std::string, std::uint64_t> addr;
+  const std::vector<std::string> wanted{"ngx_cycle", "ngx_http_module", "ngx_http_lua_module"};
+  std::vector<std::string> seen;
+  for (const Mapping& m : maps) {
+    if (m.path.empty() || m.path[0] != '/' || m.offset != 0) continue;
+    if (std::find(seen.begin(), seen.end(), m.path) != seen.end()) continue;
+    seen.push_back(m.path);
+    bool exec_mapped = std::any_of(maps.begin(), maps.end(),
+                                   [&](const Mapping& x) { return x.path == m.path && x.executable; });
+    if (!exec_mapped) continue;
+    auto probe = probe_elf(fmt::format("/proc/{}/root{}", pid_, m.path), wanted, false);
+    if (!probe) probe = probe_elf(m.path, wanted, false);
+    if (!probe) continue;
+    std::uint64_t bias = m.start - (probe->first_load_vaddr & ~0xfffull);
+    for (const auto& [name, value] : probe->symbols)
+      if (!addr.count(name)) addr[name] = value + bias;
+  }
+  if (addr.size() != wanted.size()) return std::nullopt;
+  // ngx_module_t: ctx_index at 0, index at 8. ngx_cycle_t: conf_ctx first.
+  // ngx_http_conf_ctx_t: main_conf first. ngx_http_lua_main_conf_t (0.10.23): lua first.
+  auto cycle = mem.u64(addr["ngx_cycle"]);
+  auto http_index = mem.u64(addr["ngx_http_module"] + 8);
+  auto lua_ctx_index = mem.u64(addr["ngx_http_lua_module"]);
+  if (!cycle || !*cycle || !http_index || !lua_ctx_index || *http_index > 4096 || *lua_ctx_index > 4096)
+    return std::nullopt;
+  auto conf_ctx = mem.u64(*cycle);
+  if (!conf_ctx || !*conf_ctx) return std::nullopt;
+  auto http_ctx = mem.u64(*conf_ctx + 8 * *http_index);
+  if (!http_ctx || !*http_ctx) return std::nullopt;
+  auto main_conf = mem.u64(*http_ctx);
+  if (!main_conf || !*main_conf) return std::nullopt;
+  auto lmcf = mem.u64(*main_conf + 8 * *lua_ctx_index);
+  if (!lmcf || !*lmcf) return std::nullopt;
+  auto L = mem.u64(*lmcf);
+  if (!L || !*L) return std::nullopt;
+  if (!accept_L(mem, *L)) return std::nullopt;
+  nginx_L_ = *L;
+  return G_;
+}
+
+VmFinder& VmCache::get(pid_t pid) {
+  auto it = finders_.find(pid);
+  if (it == finders_.end()) it = finders_.emplace(pid, std::make_unique<VmFinder>(pid)).first;
+  return *it->second;
+}
+
+}  // namespace kperf::prof::lj

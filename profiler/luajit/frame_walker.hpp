@@ -1,0 +1,59 @@
+// Walks the Lua frames of a LuaJIT stack in a target process (innermost first): from
+// the interpreter's BASE register, from a trace's jit_base, or from cur_L->base; names
+// each function as debug.getinfo(f, "n") would and gives its chunk, first and executing
+// line. Also turns the VM state into pseudo frames ([lua:gc], [lua:jit-compiler]...).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profiler/luajit/lua_frame.hpp"
+#include "profiler/luajit/proto_cache.hpp"
+#include "profiler/luajit/remote_memory.hpp"
+#include "profiler/luajit/user_regs.hpp"
+#include "profiler/luajit/vm_layout.hpp"
+
+namespace kperf::prof::lj {
+
+struct WalkResult {
+  std::vector<LuaFrame> frames;  // innermost first (a pseudo frame, if any, is frames[0])
+  std::int32_t vmstate = -1;     // G->vmstate at the time of the walk
+  enum class Start { None, Interpreter, Trace, State } start = Start::None;
+  bool complete = false;   // reached the bottom of the Lua stack
+  bool truncated = false;  // stopped at max_frames
+  std::string error;       // why the walk stopped early (unreadable / inconsistent), if it did
+};
+
+class FrameWalker {
+public:
+  FrameWalker(RemoteMemory& mem, const VmLayout& layout, ProtoCache& protos)
+      : mem_(mem), layout_(layout), protos_(protos) {}
+
+  void set_max_frames(std::size_t n) { max_frames_ = n; }
+  // After a coroutine's frames, continue with the Lua thread that resumed it from Lua
+  // (coroutine.resume / wrap in the VM). Default on.
+  void set_follow_resumers(bool on) { follow_resumers_ = on; }
+
+  // Walks L's stack from `base` (the BASE of the innermost frame). top_pc: the PC of
+  // the innermost Lua frame (points after the executing instruction; 0 = unknown).
+  // Appends to out.frames.
+  void walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t top_pc, WalkResult& out);
+
+  // One sample of a process whose G is known: rip inside the interpreter → BASE = rdx,
+  // PC = rbx; vmstate >= 0 (trace) → jit_base; otherwise cur_L->base (meaningful only
+  // when the native stack passes through VM code: the caller decides that).
+  WalkResult walk_sample(std::uint64_t G, const UserRegs& regs);
+
+private:
+  RemoteMemory& mem_;
+  const VmLayout& layout_;
+  ProtoCache& protos_;
+  std::size_t max_frames_ = 512;
+  bool follow_resumers_ = true;
+  void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
+  void trace_line(std::uint64_t G, std::int32_t traceno, LuaFrame& f);
+};
+
+}  // namespace kperf::prof::lj

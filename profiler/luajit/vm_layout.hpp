@@ -1,0 +1,83 @@
+// Detects LuaJIT in a target process (shared libluajit or linked into the executable),
+// identifies the build by GNU build-id and gives the struct offsets the walker uses.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kperf::prof::lj {
+
+// Offsets for x86_64 GC64 builds (bytes). See /work/shared/LUAJIT.md.
+struct VmOffsets {
+  // lua_State
+  std::uint32_t L_glref = 0x10, L_base = 0x20, L_top = 0x28, L_stack = 0x38, L_cframe = 0x50, L_stacksize = 0x58;
+  std::uint32_t sizeof_lua_State = 0x70;  // offset of global_State inside GG_State
+  // global_State
+  std::uint32_t G_vmstate = 0xb8, G_mainthref = 0xc0, G_cur_L = 0x170, G_jit_base = 0x178;
+  std::uint32_t dispatch_from_G = 0xfa8;  // r14 - G while in the interpreter
+  // jit_State (J = G + J_from_G): trace array and its size; GCtrace fields
+  std::uint32_t J_from_G = 0x2e0, J_trace = 0x180, J_sizetrace = 0x18c;
+  std::uint32_t tr_startpt = 0x40, tr_startpc = 0x48, tr_traceno = 0x68;
+  // GCfunc
+  std::uint32_t fn_gct = 0x09, fn_ffid = 0x0a, fn_pc = 0x20, fn_cfunc = 0x28;
+  // GCproto
+  std::uint32_t pt_sizebc = 0x0c, pt_k = 0x20, pt_sizept = 0x38, pt_chunkname = 0x40, pt_firstline = 0x48,
+                pt_numline = 0x4c, pt_lineinfo = 0x50, pt_uvinfo = 0x58, pt_varinfo = 0x60, sizeof_GCproto = 0x68;
+  // GCstr
+  std::uint32_t str_len = 0x14, str_data = 0x18;
+  // C frame (CFRAME) saved PC
+  std::uint32_t cframe_pc = 0x18;
+};
+
+struct KnownBuild {
+  std::string_view build_id;
+  std::string_view description;  // package + file
+  bool gc64;
+  bool openresty;  // luajit2 layout (larger lua_State, extra fast functions)
+};
+
+// The builds checked on Debian 12 (see the table in vm_layout.cpp).
+std::span<const KnownBuild> known_builds();
+
+// Offsets for a flavour (openresty luajit2 or vanilla LuaJIT 2.1).
+VmOffsets offsets_for(bool openresty);
+
+// Fast-function names indexed by ffid ("Lua", "C", "assert", ... "string.find").
+std::span<const std::string_view> ffnames_for(bool openresty);
+
+struct VmLayout {
+  std::string path;             // file holding the VM (libluajit or the executable)
+  std::string build_id;         // hex, may be empty
+  std::string build;            // description from the table, or "unknown build"
+  bool known = false;           // build-id in the table
+  bool openresty = true;        // layout flavour in use
+  VmOffsets off;
+  std::span<const std::string_view> ffnames;
+  std::uint64_t load_bias = 0;  // runtime address = link-time address + load_bias
+  std::uint64_t vm_lo = 0, vm_hi = 0;  // the interpreter's code, runtime addresses
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> exec_ranges;  // all executable mappings of path
+
+  bool in_vm(std::uint64_t rip) const { return rip >= vm_lo && rip < vm_hi; }
+  std::string_view ffname(unsigned ffid) const {
+    return ffid < ffnames.size() ? ffnames[ffid] : std::string_view{};
+  }
+};
+
+struct DetectResult {
+  bool found = false;   // a LuaJIT VM is mapped
+  bool usable = false;  // layout known/accepted; walker may run (still validated per G)
+  std::string message;  // why not usable (one line), or a warning
+  VmLayout layout;
+  // Candidate layouts for an unknown build (both flavours); find_vm validates each.
+  std::vector<VmLayout> candidates;
+};
+
+// Looks at /proc/PID/maps and the mapped files. Does not read target memory.
+DetectResult detect_luajit(pid_t pid);
+
+}  // namespace kperf::prof::lj

@@ -1,0 +1,298 @@
+// Unit tests of the LuaJIT walker pieces: ELF probing of the installed LuaJIT builds,
+// the build-id table, fast-function names against each build's vmdef.lua, the remote
+// memory reader, the proto cache (lines, names, freed-proto reuse) and call-site naming.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "profiler/luajit/bytecode.hpp"
+#include "profiler/luajit/elf_probe.hpp"
+#include "profiler/luajit/ff_names.hpp"
+#include "profiler/luajit/lua_frame.hpp"
+#include "profiler/luajit/process_maps.hpp"
+#include "profiler/luajit/proto_cache.hpp"
+#include "profiler/luajit/remote_memory.hpp"
+#include "profiler/luajit/vm_layout.hpp"
+
+using namespace kperf::prof::lj;
+
+namespace {
+
+const char* kLib2 = "/usr/lib/x86_64-linux-gnu/libluajit-5.1.so.2";
+
+std::string vanilla_root() {
+  if (const char* e = std::getenv("KPERF_LUAJIT_VANILLA_DIR")) return e;
+  return "/work/peers/luajit-vanilla/root";
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+void check_probe(const std::string& path, bool openresty) {
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  auto p = probe_elf(path, {"lua_newstate", "luaJIT_setmode", "lua_setexdata"}, true);
+  ASSERT_TRUE(p) << path;
+  EXPECT_TRUE(p->symbols.count("lua_newstate"));
+  EXPECT_EQ(p->symbols.count("lua_setexdata") > 0, openresty);
+  ASSERT_TRUE(p->vm_code) << "interpreter FDE not found in " << path;
+  auto size = p->vm_code->second - p->vm_code->first;
+  EXPECT_GT(size, 8000u);
+  EXPECT_LT(size, 65536u);
+  // The build-id readelf prints is the one in the table.
+  std::string readelf = run("readelf -n " + path + " 2>/dev/null");
+  EXPECT_NE(readelf.find("Build ID: " + p->build_id), std::string::npos) << p->build_id;
+  auto builds = known_builds();
+  auto it = std::find_if(builds.begin(), builds.end(), [&](const KnownBuild& k) { return k.build_id == p->build_id; });
+  ASSERT_NE(it, builds.end()) << path << " build-id " << p->build_id << " not in the table";
+  EXPECT_EQ(it->openresty, openresty);
+  EXPECT_TRUE(it->gc64);
+}
+
+// ffnames from a build's jit/vmdef.lua, printed by a luajit.
+std::vector<std::string> vmdef_ffnames(const std::string& luajit, const std::string& vmdef) {
+  std::string out = run(fmt::format(
+      "{} -e \"local v = dofile('{}') for i = 0, #v.ffnames do io.write(v.ffnames[i], '\\n') end\" 2>/dev/null",
+      luajit, vmdef));
+  std::vector<std::string> names;
+  std::size_t pos = 0, nl;
+  while ((nl = out.find('\n', pos)) != std::string::npos) {
+    names.push_back(out.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST(LuajitElf, Luajit2SharedLibrary) { check_probe(kLib2, true); }
+TEST(LuajitElf, Luajit2Executable) { check_probe("/usr/bin/luajit", true); }
+TEST(LuajitElf, VanillaSharedLibrary) {
+  check_probe(vanilla_root() + "/usr/lib/x86_64-linux-gnu/libluajit-5.1.so.2.1.0", false);
+}
+TEST(LuajitElf, VanillaExecutable) { check_probe(vanilla_root() + "/usr/bin/luajit", false); }
+
+TEST(LuajitElf, NoVmInOrdinaryLibrary) {
+  auto p = probe_elf("/lib/x86_64-linux-gnu/libc.so.6", {"lua_newstate"}, true);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->symbols.count("lua_newstate"));
+  EXPECT_FALSE(p->vm_code);
+  EXPECT_FALSE(p->build_id.empty());
+}
+
+TEST(LuajitFfnames, MatchLuajit2Vmdef) {
+  const std::string vmdef = "/usr/share/luajit-2.1.0-beta3/jit/vmdef.lua";
+  if (!std::filesystem::exists(vmdef) || !std::filesystem::exists("/usr/bin/luajit"))
+    GTEST_SKIP() << "luajit2 vmdef.lua not installed";
+  auto want = vmdef_ffnames("/usr/bin/luajit", vmdef);
+  auto have = ffnames_luajit2();
+  ASSERT_GT(want.size(), 200u);
+  ASSERT_EQ(have.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(have[i], want[i]) << "ffid " << i;
+}
+
+TEST(LuajitFfnames, MatchVanillaVmdef) {
+  const std::string root = vanilla_root();
+  const std::string vmdef = root + "/usr/share/luajit-2.1.0-beta3/jit/vmdef.lua";
+  if (!std::filesystem::exists(vmdef))
+    GTEST_SKIP() << "vanilla vmdef.lua not unpacked (dpkg -x libluajit-5.1-common into " << root << ")";
+  auto want = vmdef_ffnames("/usr/bin/luajit", vmdef);
+  auto have = ffnames_vanilla();
+  ASSERT_GT(want.size(), 200u);
+  ASSERT_EQ(have.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(have[i], want[i]) << "ffid " << i;
+}
+
+TEST(LuajitMaps, ParsesLines) {
+  auto m = parse_process_maps(
+      "55d0c0a00000-55d0c0a08000 r--p 00000000 08:01 123 /usr/bin/luajit\n"
+      "55d0c0a08000-55d0c0a76000 r-xp 00008000 08:01 123 /usr/bin/luajit\n"
+      "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
+      "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]\n"
+      "garbage line\n");
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1].start, 0x55d0c0a08000u);
+  EXPECT_EQ(m[1].offset, 0x8000u);
+  EXPECT_TRUE(m[1].executable);
+  EXPECT_FALSE(m[0].executable);
+  EXPECT_EQ(m[1].path, "/usr/bin/luajit");
+  EXPECT_EQ(m[2].path, "");
+  EXPECT_EQ(m[3].path, "[stack]");
+}
+
+TEST(LuajitRemoteMemory, ReadsAcrossPagesAndFailsOnUnmapped) {
+  std::vector<unsigned char> buf(3 * 4096 + 100);
+  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 31);
+  RemoteMemory mem(getpid(), 4);
+  std::vector<unsigned char> got(5000);
+  auto addr = reinterpret_cast<std::uint64_t>(buf.data()) + 4000;
+  ASSERT_TRUE(mem.read(addr, got.data(), got.size()));
+  EXPECT_EQ(0, std::memcmp(got.data(), buf.data() + 4000, got.size()));
+  auto v = mem.u32(addr + 8);
+  ASSERT_TRUE(v);
+  std::uint32_t want;
+  std::memcpy(&want, buf.data() + 4008, 4);
+  EXPECT_EQ(*v, want);
+  EXPECT_FALSE(mem.u64(8));  // page 0 is never mapped
+}
+
+namespace {
+
+// A fake GCproto (GC64 layout) in this process's memory, with a chunk name, line info,
+// upvalue/variable names and a string constant, to drive the proto cache and namer.
+struct FakeProto {
+  VmOffsets o = offsets_for(true);
+  alignas(16) unsigned char str[64] = {};
+  alignas(16) unsigned char gstr[64] = {};
+  std::vector<unsigned char> blob;
+  std::uint64_t addr = 0;
+
+  static void put_str(unsigned char* s, const char* text) {
+    s[9] = 4;  // ~LJ_TSTR
+    std::uint32_t len = static_cast<std::uint32_t>(std::strlen(text));
+    std::memcpy(s + 0x14, &len, 4);
+    std::memcpy(s + 0x18, text, len);
+  }
+  template <typename T>
+  void put(std::size_t off, T v) {
+    std::memcpy(blob.data() + off, &v, sizeof v);
+  }
+
+  // bytecode: FUNCF; GGET A=1 D=0 ("myglobal"); MOV A=2 D=1; CALL A=2; UGET A=3 D=1; CALL A=3
+  FakeProto() {
+    put_str(str, "@/srv/app/x.lua");
+    put_str(gstr, "myglobal");
+    const std::uint32_t bcs[] = {
+        89u,                                           // FUNCF
+        54u | (1u << 8) | (0u << 16),                  // GGET 1, "myglobal"
+        18u | (2u << 8) | (1u << 16),                  // MOV 2, 1
+        66u | (2u << 8) | (1u << 16) | (2u << 24),     // CALL 2
+        45u | (3u << 8) | (1u << 16),                  // UGET 3, uv#1
+        66u | (3u << 8) | (1u << 16) | (1u << 24),     // CALL 3
+    };
+    const std::size_t nbc = std::size(bcs);
+    const std::size_t bc_off = o.sizeof_GCproto;
+    const std::size_t k_off = bc_off + 4 * nbc + 8;  // one GCRef below k
+    const std::size_t li_off = k_off;                // lineinfo (bytes)
+    const std::size_t uv_off = li_off + 8;
+    const char uvinfo[] = "first\0second\0";
+    const std::size_t var_off = uv_off + sizeof uvinfo;
+    // varinfo: "loc" live from pc 2 to 6 in slot 0.
+    const unsigned char varinfo[] = {'l', 'o', 'c', 0, 2, 4, 0};
+    blob.assign(var_off + sizeof varinfo + 8, 0);
+    addr = reinterpret_cast<std::uint64_t>(blob.data());
+    blob[9] = 7;  // ~LJ_TPROTO
+    put<std::uint32_t>(o.pt_sizebc, static_cast<std::uint32_t>(nbc));
+    put<std::uint32_t>(o.pt_sizept, static_cast<std::uint32_t>(blob.size()));
+    put<std::uint64_t>(o.pt_k, addr + k_off);
+    put<std::uint64_t>(k_off - 8, reinterpret_cast<std::uint64_t>(gstr));
+    put<std::uint64_t>(o.pt_chunkname, reinterpret_cast<std::uint64_t>(str));
+    put<std::int32_t>(o.pt_firstline, 10);
+    put<std::int32_t>(o.pt_numline, 6);
+    put<std::uint64_t>(o.pt_lineinfo, addr + li_off);
+    put<std::uint64_t>(o.pt_uvinfo, addr + uv_off);
+    put<std::uint64_t>(o.pt_varinfo, addr + var_off);
+    std::memcpy(blob.data() + bc_off, bcs, sizeof bcs);
+    const unsigned char lines[] = {1, 2, 2, 3, 5};  // lines of pc 1..5, relative
+    std::memcpy(blob.data() + li_off, lines, sizeof lines);
+    std::memcpy(blob.data() + uv_off, uvinfo, sizeof uvinfo);
+    std::memcpy(blob.data() + var_off, varinfo, sizeof varinfo);
+  }
+};
+
+}  // namespace
+
+TEST(LuajitProtoCache, ReadsLinesNamesAndDetectsReuse) {
+  FakeProto fp;
+  RemoteMemory mem(getpid());
+  ProtoCache cache;
+  const Proto* p = cache.get(mem, fp.o, fp.addr);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->chunk, "/srv/app/x.lua");
+  EXPECT_EQ(p->firstline, 10);
+  EXPECT_EQ(p->sizebc, 6u);
+  EXPECT_EQ(p->line_at(0), 10);
+  EXPECT_EQ(p->line_at(3), 12);
+  EXPECT_EQ(p->line_at(5), 15);
+  EXPECT_EQ(p->line_at(6), 16);  // pc == sizebc: firstline + numline
+  // A return PC just after the CALL at pc 3.
+  EXPECT_EQ(p->pos_of_pc(p->bc_addr() + 4 * 4), 3);
+  EXPECT_EQ(p->pos_of_pc(p->bc_addr() + 4 * 4 + 2), -1);
+  EXPECT_EQ(p->uv_name(0), "first");
+  EXPECT_EQ(p->uv_name(1), "second");
+  EXPECT_EQ(p->var_name(3, 0), "loc");
+  EXPECT_EQ(p->var_name(1, 0), std::nullopt);
+  EXPECT_EQ(p->var_name(3, 1), std::nullopt);
+  // Call-site names: CALL at 3 calls slot 2 <- MOV from slot 1 <- GGET "myglobal";
+  // CALL at 5 calls slot 3 <- UGET uv#1 "second"; pc 4 is not a call (UGET): no name.
+  EXPECT_EQ(bc::call_site_name(mem, *p, 3), "myglobal");
+  EXPECT_EQ(bc::call_site_name(mem, *p, 5), "second");
+  EXPECT_EQ(bc::call_site_name(mem, *p, 4), std::nullopt);
+  EXPECT_EQ(bc::call_site_name(mem, *p, 1), "__index");  // GGET may call __index
+
+  // Same proto again: a hit. Then the memory is "reused" by another proto.
+  EXPECT_EQ(cache.get(mem, fp.o, fp.addr), p);
+  EXPECT_EQ(cache.hits(), 1u);
+  fp.put<std::int32_t>(fp.o.pt_firstline, 42);
+  mem.clear();  // a new walk: pages are re-read
+  const Proto* q = cache.get(mem, fp.o, fp.addr);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->firstline, 42);
+  EXPECT_EQ(cache.reloads(), 1u);
+  // Not a proto any more (freed, gct changed): no result.
+  fp.blob[9] = 0;
+  mem.clear();
+  EXPECT_EQ(cache.get(mem, fp.o, fp.addr), nullptr);
+}
+
+TEST(LuajitFrameText, FoldedNames) {
+  LuaFrame f;
+  f.name = "fib";
+  f.chunk = "/srv/app/fib.lua";
+  f.firstline = 3;
+  f.line = 5;
+  EXPECT_EQ(f.text(), "fib /srv/app/fib.lua:3");
+  EXPECT_EQ(f.text(true), "fib /srv/app/fib.lua:5");
+  f.jit = true;
+  EXPECT_EQ(f.text(), "fib /srv/app/fib.lua:3_[j]");
+  f.chunk = "a;b";
+  f.jit = false;
+  EXPECT_EQ(f.text(), "fib a b:3");  // ';' would split a folded stack
+  LuaFrame ff;
+  ff.kind = LuaFrame::Kind::Fast;
+  ff.name = "string.find";
+  EXPECT_EQ(ff.text(), "string.find");
+  LuaFrame c;
+  c.kind = LuaFrame::Kind::C;
+  c.cfunc = 0x1234;
+  EXPECT_EQ(c.text(), "0x1234");
+}
+
+TEST(LuajitRemoteMemory, SnapshotsServeReadsFirst) {
+  std::uint64_t live = 0x1111111111111111ull;
+  auto addr = reinterpret_cast<std::uint64_t>(&live);
+  RemoteMemory mem(getpid());
+  std::vector<unsigned char> snap(16, 0xab);
+  mem.add_snapshot(addr, snap);
+  EXPECT_EQ(mem.u64(addr), 0xababababababababull);  // captured value, not the live one
+  EXPECT_EQ(mem.syscalls(), 0u);
+  mem.clear();
+  EXPECT_EQ(mem.u64(addr), live);
+  // A read that is not entirely inside a snapshot goes to the process.
+  mem.add_snapshot(0x1000, std::vector<unsigned char>(8, 1));
+  EXPECT_FALSE(mem.u64(0x1004));
+  EXPECT_TRUE(mem.u32(0x1004));
+}
