@@ -1,0 +1,228 @@
+// The local Kong driver: finding Kong, checking its version, kong.conf, start/stop
+// commands and the master pid from the prefix's pid file.
+#include "kperf/driver_local.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace kperf {
+
+namespace {
+
+constexpr std::string_view kAlternatives =
+    "give --kong-prefix DIR (a Kong install prefix or source tree), or use --driver docker (Kong's image) or "
+    "--driver lab (the built-in lab gateway)";
+
+bool is_executable(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+std::string first_line(std::string_view s) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  std::string line(s.substr(0, s.find('\n')));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+LocalKong find_local_kong(const LocalOptions& opts) {
+  LocalKong k;
+  if (!opts.kong_prefix.empty()) {
+    const auto bin = opts.kong_prefix / "bin" / "kong";
+    if (!is_executable(bin)) {
+      throw std::runtime_error(fmt::format("--driver local: no executable bin/kong under --kong-prefix {}; {}",
+                                           opts.kong_prefix.string(), kAlternatives));
+    }
+    k.kong = std::filesystem::absolute(bin);
+    std::error_code ec;
+    if (std::filesystem::exists(opts.kong_prefix / "kong" / "meta.lua", ec)) {
+      k.source_tree = std::filesystem::absolute(opts.kong_prefix);
+    }
+    return k;
+  }
+  std::string path = opts.path_env;
+  if (path.empty()) {
+    const char* env = std::getenv("PATH");
+    path = env ? env : "";
+  }
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    auto colon = path.find(':', pos);
+    if (colon == std::string::npos) colon = path.size();
+    std::filesystem::path dir = path.substr(pos, colon - pos);
+    if (dir.empty()) dir = ".";
+    if (is_executable(dir / "kong")) {
+      k.kong = std::filesystem::absolute(dir / "kong");
+      return k;
+    }
+    pos = colon + 1;
+  }
+  throw std::runtime_error(fmt::format("--driver local: no `kong` on the PATH; {}", kAlternatives));
+}
+
+std::filesystem::path local_prefix(const KongGatewaySpec& spec) {
+  return std::filesystem::absolute(spec.work_dir / "kong-prefix");
+}
+std::filesystem::path local_conf_path(const KongGatewaySpec& spec) {
+  return std::filesystem::absolute(spec.work_dir / "kong.conf");
+}
+std::filesystem::path local_pid_file(const KongGatewaySpec& spec) { return local_prefix(spec) / "pids" / "nginx.pid"; }
+
+std::string local_kong_conf(const KongGatewaySpec& spec) {
+  std::string c = "# kong.conf written by kperf for one profile run (DB-less, loopback only)\n";
+  c += fmt::format("prefix = {}\n", local_prefix(spec).string());
+  c += "database = off\n";
+  c += fmt::format("declarative_config = {}\n", std::filesystem::absolute(spec.declarative_config).string());
+  c += fmt::format("proxy_listen = 127.0.0.1:{}\n", spec.proxy_port);
+  c += fmt::format("status_listen = 127.0.0.1:{}\n", spec.status_port);
+  c += "admin_listen = off\n";
+  c += fmt::format("nginx_worker_processes = {}\n", spec.worker_processes);
+  c += "proxy_access_log = off\n";
+  c += "anonymous_reports = off\n";
+  return c;
+}
+
+Command local_version_command(const LocalKong& k) { return {{k.kong.string(), "version"}, k.source_tree}; }
+
+Command local_start_command(const LocalKong& k, const KongGatewaySpec& spec) {
+  return {{k.kong.string(), "start", "-c", local_conf_path(spec).string(), "--prefix", local_prefix(spec).string()},
+          k.source_tree};
+}
+
+Command local_stop_command(const LocalKong& k, const KongGatewaySpec& spec) {
+  return {{k.kong.string(), "stop", "--prefix", local_prefix(spec).string()}, k.source_tree};
+}
+
+Command local_rev_parse_command(const LocalKong& k, std::string_view rev) {
+  return {{"git", "-C", k.source_tree.string(), "rev-parse", "--verify", "--quiet", std::string(rev) + "^{commit}"}, {}};
+}
+
+void check_local_version(const KongVersionSpec& requested, std::string_view version_output) {
+  const auto installed = parse_kong_version_output(version_output);
+  if (!installed) {
+    throw std::runtime_error(fmt::format("--driver local: cannot read the version in `kong version` output: {}",
+                                         first_line(version_output)));
+  }
+  if (requested.is_git()) {
+    throw std::runtime_error(fmt::format(
+        "--driver local: --version {} needs a Kong source tree (--kong-prefix DIR with kong/meta.lua), "
+        "or --driver docker",
+        requested.text));
+  }
+  if (!version_matches(requested.release, *installed)) {
+    throw std::runtime_error(fmt::format("--driver local: the local Kong is {}, not the requested {}; {}",
+                                         *installed, requested.release,
+                                         "install that release, point --kong-prefix at it, or use --driver docker"));
+  }
+}
+
+void check_local_git_ref(const LocalKong& k, const KongVersionSpec& requested, const CommandRunner& run) {
+  if (k.source_tree.empty()) {
+    throw std::runtime_error(fmt::format(
+        "--driver local: --version {} needs a Kong source tree (--kong-prefix DIR with kong/meta.lua), "
+        "or --driver docker",
+        requested.text));
+  }
+  const auto want = run(local_rev_parse_command(k, requested.git_ref));
+  if (!want.ok()) {
+    throw std::runtime_error(fmt::format("--driver local: {} is not a commit in {}", requested.git_ref,
+                                         k.source_tree.string()));
+  }
+  const auto head = run(local_rev_parse_command(k, "HEAD"));
+  if (!head.ok() || trimmed(head.out) != trimmed(want.out)) {
+    throw std::runtime_error(fmt::format("--driver local: {} is not checked out at {} (HEAD is {})",
+                                         k.source_tree.string(), requested.git_ref, trimmed(head.out)));
+  }
+}
+
+pid_t read_pid_file(const std::filesystem::path& pid_file) {
+  std::ifstream in(pid_file);
+  if (!in) throw std::runtime_error(fmt::format("--driver local: no pid file {}", pid_file.string()));
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) {
+    throw std::runtime_error(fmt::format("--driver local: malformed pid file {}", pid_file.string()));
+  }
+  return static_cast<pid_t>(pid);
+}
+
+LocalKongGateway::LocalKongGateway(KongGatewaySpec spec, LocalOptions opts, CommandRunner run)
+    : spec_(std::move(spec)), opts_(std::move(opts)), run_(std::move(run)) {}
+
+LocalKongGateway::~LocalKongGateway() { stop(); }
+
+void LocalKongGateway::start() {
+  kong_ = find_local_kong(opts_);
+  if (spec_.version.is_git()) {
+    check_local_git_ref(kong_, spec_.version, run_);
+  } else if (!spec_.version.release.empty()) {
+    const auto v = run_(local_version_command(kong_));
+    if (!v.ok()) {
+      throw std::runtime_error(fmt::format("--driver local: `{} version` failed: {}", kong_.kong.string(),
+                                           first_line(v.err.empty() ? v.out : v.err)));
+    }
+    check_local_version(spec_.version, v.out + "\n" + v.err);
+  }
+  std::filesystem::create_directories(local_prefix(spec_));
+  {
+    std::ofstream conf(local_conf_path(spec_), std::ios::trunc);
+    conf << local_kong_conf(spec_);
+    if (!conf.flush()) {
+      throw std::runtime_error(fmt::format("--driver local: cannot write {}", local_conf_path(spec_).string()));
+    }
+  }
+  const auto r = run_(local_start_command(kong_, spec_));
+  started_ = true;  // `kong start` may fail after nginx started: stop() anyway
+  if (!r.ok()) {
+    throw std::runtime_error(fmt::format("--driver local: kong start failed: {}",
+                                         first_line(r.err.empty() ? r.out : r.err)));
+  }
+  const auto pid_file = local_pid_file(spec_);
+  wait_http_ready(
+      spec_.status_port, "/status", std::chrono::seconds(60),
+      [&] {
+        std::error_code ec;
+        if (!std::filesystem::exists(pid_file, ec)) return true;  // not written yet
+        try {
+          return ::kill(read_pid_file(pid_file), 0) == 0;
+        } catch (const std::exception&) {
+          return true;
+        }
+      },
+      fmt::format("Kong ({})", kong_.kong.string()));
+  master_ = read_pid_file(pid_file);
+}
+
+void LocalKongGateway::stop() noexcept {
+  if (!started_) return;
+  started_ = false;
+  try {
+    run_(local_stop_command(kong_, spec_));
+  } catch (...) {
+  }
+  master_ = -1;
+}
+
+std::string LocalKongGateway::error_log() const {
+  std::ifstream in(local_prefix(spec_) / "logs" / "error.log");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string LocalKongGateway::proxy_url() const { return fmt::format("http://127.0.0.1:{}", spec_.proxy_port); }
+
+}  // namespace kperf
