@@ -1,0 +1,144 @@
+// `kperf record`: samples on-CPU stacks of processes (-p PID, -a, or -- CMD) with the
+// eBPF sampler and writes them as folded stacks, a flame graph SVG or a speedscope file.
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "flamegraph/folded.hpp"
+#include "flamegraph/render.hpp"
+#include "kperf/command.hpp"
+#include "kperf/output_file.hpp"
+#include "profiler/recorder.hpp"
+#include "profiler/targets.hpp"
+
+namespace kperf {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_stop_signal(int) { g_stop.store(true); }
+
+// Seconds from "30", "30s", "500ms", "2m", "1h" (wrk-style units; a plain number is seconds).
+double parse_record_duration(const std::string& text) {
+  double value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || p == begin || !std::isfinite(value) || value <= 0) {
+    throw UsageError(fmt::format("bad duration '{}' (examples: 10, 10s, 500ms, 2m, 1h)", text));
+  }
+  const std::string unit(p, end);
+  if (unit.empty() || unit == "s") return value;
+  if (unit == "ms") return value / 1000;
+  if (unit == "m") return value * 60;
+  if (unit == "h") return value * 3600;
+  throw UsageError(fmt::format("bad duration unit in '{}' (use ms, s, m or h)", text));
+}
+
+struct RecordArgs {
+  std::string pids;
+  bool all = false;
+  int frequency = 99;
+  std::string duration;
+  std::string output = "-";
+  std::string format = "folded";
+  bool per_pid = false;
+  bool per_tid = false;
+  uint32_t stack_size = 16 * 1024;
+  uint32_t ring_mib = 64;
+  std::vector<std::string> command;
+};
+
+void run_record(const RecordArgs& a) {
+  prof::RecordOptions opts;
+  if (!a.pids.empty()) opts.pids = prof::parse_pid_list(a.pids);
+  opts.command = a.command;
+  opts.sampler.all_processes = a.all;
+  opts.sampler.frequency = a.frequency;
+  opts.sampler.stack_size = a.stack_size;
+  opts.sampler.ring_bytes = static_cast<size_t>(a.ring_mib) << 20;
+  opts.root = a.per_tid ? prof::RootFrame::PerTid : a.per_pid ? prof::RootFrame::PerPid : prof::RootFrame::Process;
+  if (!a.duration.empty()) opts.duration_s = parse_record_duration(a.duration);
+  const int modes = (opts.pids.empty() ? 0 : 1) + (opts.command.empty() ? 0 : 1) + (a.all ? 1 : 0);
+  if (modes != 1) throw UsageError("give exactly one of -p PID[,PID...], -a or -- COMMAND [ARGS]");
+
+  OutputFile out(a.output);  // fail on an unwritable path before recording
+  g_stop.store(false);
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  struct Restore {
+    struct sigaction i, t;
+    ~Restore() {
+      sigaction(SIGINT, &i, nullptr);
+      sigaction(SIGTERM, &t, nullptr);
+    }
+  } restore{old_int, old_term};
+
+  prof::Recorder recorder(std::move(opts), g_stop);
+  const auto summary = recorder.run();
+  fmt::print(stderr, "{}\n", prof::format_summary(summary));
+  if (a.format == "folded") {
+    fg::write_folded(recorder.trie(), out.stream());
+  } else {
+    if (recorder.trie().total() <= 0) throw std::runtime_error("no samples recorded: nothing to draw");
+    fg::RenderOptions ropts;
+    ropts.format = a.format == "svg" ? fg::OutputFormat::Svg : fg::OutputFormat::Speedscope;
+    ropts.svg.title = "kperf record";
+    fg::render(recorder.trie(), ropts, out.stream());
+  }
+  out.commit();
+}
+
+}  // namespace
+
+void register_record(CLI::App& app) {
+  auto args = std::make_shared<RecordArgs>();
+  auto* cmd = app.add_subcommand(
+      "record",
+      "Sample on-CPU stacks (user + kernel) of processes with eBPF; write folded stacks, a\n"
+      "flame graph SVG or a speedscope profile.\n"
+      "Needs root or CAP_BPF + CAP_PERFMON. An nginx master pid stands for its workers\n"
+      "(followed across reloads and restarts).");
+  cmd->add_option("-p,--pid", args->pids,
+                  "Processes to sample, PID[,PID...]; an nginx master means its worker processes");
+  cmd->add_flag("-a,--all", args->all, "Sample every process (except kperf itself)");
+  cmd->add_option("-F,--freq", args->frequency, "Samples per second per CPU")
+      ->default_val(99)
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("-d,--duration", args->duration,
+                  "Stop after this long (10, 10s, 500ms, 2m, 1h); default: until Ctrl-C, the "
+                  "targets exit or the command exits");
+  cmd->add_option("-o,--output", args->output, "Output file ('-' = stdout); written only when recording succeeded")
+      ->default_val("-");
+  cmd->add_option("--format", args->format,
+                  "Output format: folded (flamegraph.pl input), svg (interactive flame graph) or "
+                  "speedscope (JSON for speedscope.app)")
+      ->default_val("folded")
+      ->check(CLI::IsMember({"folded", "svg", "speedscope"}));
+  auto* per_pid = cmd->add_flag("--per-pid", args->per_pid, "Root frame per process: NAME-PID");
+  auto* per_tid = cmd->add_flag("--per-tid", args->per_tid, "Root frame per thread: NAME-PID/TID");
+  per_pid->excludes(per_tid);
+  cmd->add_option("--stack-size", args->stack_size,
+                  "Bytes of user stack copied per sample for unwinding (multiple of 8, at most 65536)")
+      ->default_val(16 * 1024)
+      ->check(CLI::Range(8, 65536));
+  cmd->add_option("--ring-buffer", args->ring_mib, "BPF ring buffer size in MiB (rounded up to a power of 2)")
+      ->default_val(64)
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("command", args->command, "-- COMMAND [ARGS...]: start COMMAND and record it until it exits");
+  cmd->callback([args] { run_record(*args); });
+}
+
+}  // namespace kperf

@@ -1,0 +1,61 @@
+/* The record one sample puts into the BPF ring buffer, and the sampler's counters:
+ * shared by the kernel side (sampler.bpf.c) and the C++ reader (sample_record.cpp). */
+#ifndef KPERF_PROFILER_BPF_SAMPLE_H
+#define KPERF_PROFILER_BPF_SAMPLE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define KPERF_COMM_LEN 16
+#define KPERF_MAX_KSTACK 127        /* kernel.perf_event_max_stack default */
+#define KPERF_NREGS 17              /* DWARF x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+#define KPERF_MAX_USTACK (64 * 1024)  /* largest --stack-size */
+#define KPERF_PAGE_SIZE 4096
+#define KPERF_LUA_STATE_WORDS 32    /* 256 bytes reserved for the LuaJIT VM state */
+
+/* DWARF register numbers used in kperf_sample.regs. */
+#define KPERF_REG_RBP 6
+#define KPERF_REG_RSP 7
+#define KPERF_REG_RIP 16
+
+/* kperf_sample.flags */
+#define KPERF_SAMPLE_USER_REGS 0x1      /* regs hold the task's user registers */
+#define KPERF_SAMPLE_IN_KERNEL 0x2      /* the sample hit kernel mode */
+#define KPERF_SAMPLE_KTHREAD 0x4        /* a kernel thread: no user state at all */
+#define KPERF_SAMPLE_USTACK_SHORT 0x8   /* fewer stack bytes than asked (stack top reached) */
+
+/* Indexes of the per-CPU counter map. */
+enum kperf_counter {
+  KPERF_CNT_SAMPLES = 0,     /* samples of a target (emitted or lost) */
+  KPERF_CNT_LOST = 1,        /* ring buffer full: sample dropped */
+  KPERF_CNT_KSTACK_ERR = 2,  /* bpf_get_stack failed */
+  KPERF_CNT_USTACK_ERR = 3,  /* not a single byte of the user stack readable */
+  KPERF_CNT__MAX = 4,
+};
+
+/* The LuaJIT VM state the kernel side reads (filled by the Lua frame walker's issue;
+ * all zero until then). Fixed size so the record layout does not move. */
+struct kperf_lua_state {
+  __u64 words[KPERF_LUA_STATE_WORDS];
+};
+
+/* One sample. The ring buffer record is sizeof(struct kperf_sample) + the configured
+ * user stack size; ustack_len bytes of ustack[] are valid, copied from regs[rsp] up. */
+struct kperf_sample {
+  __u64 time_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+  __u32 tgid;
+  __u32 tid;
+  __u32 cpu;
+  __u32 flags;                 /* KPERF_SAMPLE_* */
+  char comm[KPERF_COMM_LEN];   /* comm of the thread-group leader (the process name) */
+  __u32 kstack_len;            /* valid entries in kstack[] */
+  __u32 ustack_len;            /* valid bytes in ustack[] */
+  __u64 regs[KPERF_NREGS];     /* user registers, DWARF order */
+  __u64 kstack[KPERF_MAX_KSTACK]; /* kernel return addresses, innermost first */
+  __u64 reserved;
+  struct kperf_lua_state lua;
+  __u8 ustack[];
+};
+
+#endif /* KPERF_PROFILER_BPF_SAMPLE_H */

@@ -1,0 +1,238 @@
+/* kperf's sampler, kernel side: a perf_event program on per-CPU cpu-clock events that,
+ * for the target processes, emits one kperf_sample per tick into a ring buffer. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "profiler/bpf/sample.h"
+
+#define PF_KTHREAD 0x00200000
+
+/* Set by the loader before load (read-only afterwards, so the verifier sees constants). */
+const volatile bool filter_tgids = true; /* false: every process (-a) except self_tgid */
+const volatile __u32 self_tgid = 0;
+const volatile __u32 ustack_size = 16384; /* bytes of user stack per sample, <= KPERF_MAX_USTACK */
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader once this much is queued */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, __u8);
+  __uint(max_entries, 4096);
+} tgids SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 32 << 20); /* resized by the loader */
+} samples SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(max_entries, KPERF_CNT__MAX);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+  __u64 *v = bpf_map_lookup_elem(&counters, &which);
+  if (v)
+    *v += 1;
+}
+
+/* Bytes of the user stack to read for candidate k: up to the end of sp's page, plus k
+ * more pages, never more than ustack_size. */
+static __always_inline __u32 candidate_len(__u64 sp, __u32 k)
+{
+  __u64 len = KPERF_PAGE_SIZE - (sp & (KPERF_PAGE_SIZE - 1)) + (__u64)k * KPERF_PAGE_SIZE;
+  return len > ustack_size ? ustack_size : (__u32)len;
+}
+
+/* Per thread: where its stack mapping ends, once a short read found it. Near the top of
+ * a stack (nginx's main thread lives there) the next samples then need one read only. */
+struct stack_end {
+  __u64 end;
+  __u64 start_time; /* the thread's, so a reused tid is not trusted */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, __u32);
+  __type(value, struct stack_end);
+  __uint(max_entries, 16384);
+} stack_ends SEC(".maps");
+
+/* Copies the top of the user stack. Near the top of a stack the full read fails (the
+ * mapping ends): use the end found before for this thread, else binary-search the
+ * number of readable pages, read those and remember where the stack ends. */
+static __always_inline __u32 copy_user_stack(struct task_struct *task, __u32 tid, struct kperf_sample *s,
+                                             __u64 sp)
+{
+  __u32 size = ustack_size;
+  if (size == 0)
+    return 0;
+  __u64 start_time = task->start_time;
+  struct stack_end *known = bpf_map_lookup_elem(&stack_ends, &tid);
+  if (known && known->start_time == start_time && known->end > sp && known->end - sp < size) {
+    __u32 len = (__u32)(known->end - sp);
+    if (len <= size && bpf_probe_read_user(s->ustack, len, (const void *)sp) == 0)
+      return len;
+  }
+  if (bpf_probe_read_user(s->ustack, size, (const void *)sp) == 0)
+    return size;
+
+  __u32 lo = 0;                           /* candidates < lo are assumed readable */
+  __u32 hi = size / KPERF_PAGE_SIZE + 1;  /* candidates >= hi are unreadable */
+  for (int i = 0; i < 6 && lo < hi; i++) {
+    __u32 mid = (lo + hi) / 2;
+    __u32 len = candidate_len(sp, mid);
+    if (len > size)
+      break;
+    if (bpf_probe_read_user(s->ustack, len, (const void *)sp) == 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0)
+    return 0; /* not even sp's own page */
+  __u32 len = candidate_len(sp, lo - 1);
+  if (len > size)
+    return 0;
+  /* A failed probe zeroes its destination: read the largest good prefix again. */
+  if (bpf_probe_read_user(s->ustack, len, (const void *)sp) != 0)
+    return 0;
+  if (len < size) {
+    struct stack_end e = {.end = sp + len, .start_time = start_time};
+    bpf_map_update_elem(&stack_ends, &tid, &e, BPF_ANY);
+  }
+  return len;
+}
+
+/* The perf event context: the UAPI struct pt_regs (x86-64), read by word index because
+ * the verifier allows only 8-byte loads at constant offsets from the context pointer. */
+enum uapi_pt_regs_word {
+  W_R15, W_R14, W_R13, W_R12, W_RBP, W_RBX, W_R11, W_R10, W_R9, W_R8, W_RAX, W_RCX,
+  W_RDX, W_RSI, W_RDI, W_ORIG_RAX, W_RIP, W_CS, W_EFLAGS, W_RSP, W_SS,
+};
+
+static __always_inline void ctx_regs_to_dwarf(__u64 *r, const volatile __u64 *w)
+{
+  r[0] = w[W_RAX];
+  r[1] = w[W_RDX];
+  r[2] = w[W_RCX];
+  r[3] = w[W_RBX];
+  r[4] = w[W_RSI];
+  r[5] = w[W_RDI];
+  r[6] = w[W_RBP];
+  r[7] = w[W_RSP];
+  r[8] = w[W_R8];
+  r[9] = w[W_R9];
+  r[10] = w[W_R10];
+  r[11] = w[W_R11];
+  r[12] = w[W_R12];
+  r[13] = w[W_R13];
+  r[14] = w[W_R14];
+  r[15] = w[W_R15];
+  r[16] = w[W_RIP];
+}
+
+/* The task's saved user registers (a BTF pointer: CO-RE field reads). */
+static __always_inline void task_regs_to_dwarf(__u64 *r, const struct pt_regs *p)
+{
+  r[0] = p->ax;
+  r[1] = p->dx;
+  r[2] = p->cx;
+  r[3] = p->bx;
+  r[4] = p->si;
+  r[5] = p->di;
+  r[6] = p->bp;
+  r[7] = p->sp;
+  r[8] = p->r8;
+  r[9] = p->r9;
+  r[10] = p->r10;
+  r[11] = p->r11;
+  r[12] = p->r12;
+  r[13] = p->r13;
+  r[14] = p->r14;
+  r[15] = p->r15;
+  r[16] = p->ip;
+}
+
+SEC("perf_event")
+int kperf_sample(struct bpf_perf_event_data *ctx)
+{
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  __u32 tid = (__u32)id;
+
+  if (tid == 0)
+    return 0; /* the idle task */
+  if (filter_tgids) {
+    if (!bpf_map_lookup_elem(&tgids, &tgid))
+      return 0;
+  } else if (tgid == self_tgid) {
+    return 0;
+  }
+  count(KPERF_CNT_SAMPLES);
+
+  struct kperf_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size, 0);
+  if (!s) {
+    count(KPERF_CNT_LOST);
+    return 0;
+  }
+
+  struct task_struct *task = bpf_get_current_task_btf();
+  s->time_ns = bpf_ktime_get_ns();
+  s->tgid = tgid;
+  s->tid = tid;
+  s->cpu = bpf_get_smp_processor_id();
+  s->flags = 0;
+  s->ustack_len = 0;
+  s->reserved = 0;
+  __builtin_memset(&s->lua, 0, sizeof(s->lua));
+  __builtin_memset(s->comm, 0, sizeof(s->comm));
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), &leader->comm);
+
+  const volatile __u64 *w = (const volatile __u64 *)ctx;
+  const bool kthread = task->flags & PF_KTHREAD;
+  const bool user_mode = !kthread && (w[W_CS] & 3);
+
+  /* Kernel stack: only when the tick hit the kernel (a user-mode tick has none). */
+  long klen = 0;
+  if (!user_mode) {
+    klen = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+    if (klen < 0) {
+      count(KPERF_CNT_KSTACK_ERR);
+      klen = 0;
+    }
+  }
+  s->kstack_len = (__u32)klen / sizeof(__u64);
+
+  if (kthread) {
+    s->flags |= KPERF_SAMPLE_KTHREAD | KPERF_SAMPLE_IN_KERNEL;
+    __builtin_memset(s->regs, 0, sizeof(s->regs));
+  } else {
+    if (user_mode) {
+      ctx_regs_to_dwarf(s->regs, w);
+    } else {
+      /* In the kernel: the user registers saved at kernel entry. */
+      s->flags |= KPERF_SAMPLE_IN_KERNEL;
+      task_regs_to_dwarf(s->regs, (const struct pt_regs *)bpf_task_pt_regs(task));
+    }
+    s->flags |= KPERF_SAMPLE_USER_REGS;
+    __u32 n = copy_user_stack(task, tid, s, s->regs[KPERF_REG_RSP]);
+    if (n == 0)
+      count(KPERF_CNT_USTACK_ERR);
+    if (n < ustack_size)
+      s->flags |= KPERF_SAMPLE_USTACK_SHORT;
+    s->ustack_len = n;
+  }
+
+  /* Batch wakeups: the reader polls on a timer and is woken only when data piles up. */
+  __u64 queued = bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA);
+  bpf_ringbuf_submit(s, queued >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

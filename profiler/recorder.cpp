@@ -1,0 +1,136 @@
+// The record loop: poll the ring buffer, follow targets every second, stop cleanly.
+#include "profiler/recorder.hpp"
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "profiler/launched_command.hpp"
+#include "profiler/targets.hpp"
+#include "symbolizer/session.hpp"
+
+namespace kperf::prof {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+constexpr int kPollMs = 50;
+constexpr auto kRefreshInterval = std::chrono::seconds(1);
+}  // namespace
+
+struct Recorder::Impl {
+  sym::Session session;
+  std::optional<StackAssembler> assembler;
+  std::optional<Targets> targets;
+  std::optional<Sampler> sampler;
+  std::unique_ptr<LaunchedCommand> command;
+};
+
+Recorder::Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested)
+    : opts_(std::move(opts)), stop_(stop_requested), impl_(std::make_unique<Impl>()) {
+  const int modes = (!opts_.pids.empty() ? 1 : 0) + (!opts_.command.empty() ? 1 : 0) +
+                    (opts_.sampler.all_processes ? 1 : 0);
+  if (modes != 1) throw std::runtime_error("give exactly one of -p PID, -a or -- COMMAND");
+  if (opts_.duration_s < 0) throw std::runtime_error("duration must not be negative");
+  impl_->assembler.emplace(impl_->session, trie_, opts_.root);
+  if (!opts_.pids.empty()) impl_->targets.emplace(opts_.pids);  // throws for a gone pid
+  auto* assembler = &*impl_->assembler;
+  impl_->sampler.emplace(opts_.sampler, [assembler](std::span<const uint8_t> record) {
+    assembler->add_record(record);
+  });
+}
+
+Recorder::~Recorder() = default;
+
+RecordSummary Recorder::run() {
+  Impl& m = *impl_;
+  RecordSummary summary;
+  Sampler& sampler = *m.sampler;
+  StackAssembler& assembler = *m.assembler;
+
+  if (m.targets) {
+    for (pid_t p : m.targets->refresh().added) {
+      sampler.add_tgid(p);
+      assembler.add_process(p);
+    }
+  }
+  if (!opts_.command.empty()) {
+    m.command = std::make_unique<LaunchedCommand>(opts_.command);
+    sampler.add_tgid(m.command->pid());
+  }
+  sampler.start();
+  if (m.command) {
+    m.command->release();  // throws if exec failed
+    assembler.add_process(m.command->pid());
+  }
+
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts_.duration_s));
+  auto next_refresh = start + kRefreshInterval;
+  while (true) {
+    sampler.poll(kPollMs);
+    const auto now = Clock::now();
+    if (stop_.load()) {
+      summary.end_reason = "interrupted";
+      break;
+    }
+    if (opts_.duration_s > 0 && now >= end) {
+      summary.end_reason = "duration";
+      break;
+    }
+    if (m.command && m.command->exited()) {
+      summary.end_reason = "command exited";
+      break;
+    }
+    if (now < next_refresh) continue;
+    next_refresh = now + kRefreshInterval;
+    if (m.targets) {
+      const auto changes = m.targets->refresh();
+      for (pid_t p : changes.added) {
+        sampler.add_tgid(p);
+        assembler.add_process(p);
+      }
+      for (pid_t p : changes.removed) sampler.remove_tgid(p);
+      if (!changes.removed.empty()) {
+        sampler.drain();  // their last samples, while their maps are still known
+        for (pid_t p : changes.removed) assembler.forget_process(p);
+      }
+      if (m.targets->all_gone()) {
+        summary.end_reason = "targets exited";
+        break;
+      }
+    } else if (opts_.sampler.all_processes) {
+      // -a: drop processes that exited (after their queued samples are added).
+      std::vector<pid_t> gone;
+      for (pid_t p : assembler.known_processes()) {
+        if (!process_alive(p)) gone.push_back(p);
+      }
+      if (!gone.empty()) {
+        sampler.drain();
+        for (pid_t p : gone) assembler.forget_process(p);
+      }
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sampler.stop();
+  sampler.drain();
+  summary.bpf = sampler.counters();
+  summary.stacks = assembler.stats();
+  if (m.command) {
+    m.command->terminate();  // still running when the duration ended or on SIGINT
+    summary.command_status = m.command->wait_status();
+  }
+  return summary;
+}
+
+std::string format_summary(const RecordSummary& s) {
+  const auto& st = s.stacks;
+  return fmt::format(
+      "kperf record: {} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
+      "unwound to a root, {} unwind failures, {} user stack read failures, {} processes",
+      st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
+      s.bpf.ustack_errors, st.processes.size());
+}
+
+}  // namespace kperf::prof

@@ -1,0 +1,57 @@
+// Recorder: one `kperf record` session — sampler + target discovery + the unwind and
+// symbolize pipeline into a stack trie — run until the duration ends, the targets are
+// gone, a launched command exits, or a stop is requested.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flamegraph/trie.hpp"
+#include "profiler/sampler.hpp"
+#include "profiler/stack_assembler.hpp"
+
+namespace kperf::prof {
+
+struct RecordOptions {
+  SamplerOptions sampler;
+  RootFrame root = RootFrame::Process;
+  std::vector<pid_t> pids;           // -p (nginx masters expand to their workers)
+  std::vector<std::string> command;  // -- CMD ARGS (started and recorded)
+  double duration_s = 0;             // 0: until stopped / targets gone / command exited
+};
+
+struct RecordSummary {
+  SamplerCounters bpf;          // kernel side: samples seen, lost (ring buffer full)...
+  AssemblerStats stacks;        // user side: unwound to a root, unwind failures...
+  double seconds = 0;           // sampling time
+  std::string end_reason;       // "duration", "interrupted", "targets exited", "command exited"
+  int command_status = 0;       // wait status of the launched command
+};
+
+class Recorder {
+ public:
+  // Validates targets (a gone pid is an error), loads the sampler. Throws std::runtime_error.
+  Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested);
+  ~Recorder();
+
+  // Samples until an end condition; the stacks are in trie() afterwards.
+  RecordSummary run();
+  const fg::StackTrie& trie() const { return trie_; }
+
+ private:
+  struct Impl;
+  RecordOptions opts_;
+  const std::atomic<bool>& stop_;
+  fg::StackTrie trie_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The summary line printed after a recording.
+std::string format_summary(const RecordSummary& s);
+
+}  // namespace kperf::prof

@@ -1,0 +1,64 @@
+// The loaded BPF sampler (RAII): the skeleton, one cpu-clock perf event per online CPU
+// with the program attached, the tgid filter map, and the ring buffer reader.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace kperf::prof {
+
+struct SamplerOptions {
+  int frequency = 99;                  // samples per second per CPU (perf -F)
+  uint32_t stack_size = 16 * 1024;     // bytes of user stack copied per sample
+  size_t ring_bytes = 64u << 20;       // ring buffer size, rounded up to a power of 2
+  bool all_processes = false;          // no tgid filter (except this process)
+};
+
+struct SamplerCounters {
+  uint64_t samples = 0;       // target samples seen by the BPF program
+  uint64_t lost = 0;          // dropped: ring buffer full
+  uint64_t kstack_errors = 0; // bpf_get_stack failures
+  uint64_t ustack_errors = 0; // user stack not readable at all
+};
+
+class Sampler {
+ public:
+  // Called for every ring buffer record, on the thread calling poll()/drain().
+  using Handler = std::function<void(std::span<const uint8_t> record)>;
+
+  // Checks privileges, opens and loads the BPF object. Throws std::runtime_error.
+  Sampler(const SamplerOptions& opts, Handler handler);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // The tgid filter (ignored with all_processes). Safe while sampling.
+  void add_tgid(pid_t tgid);
+  void remove_tgid(pid_t tgid);
+
+  // Opens the perf events and attaches the program: sampling starts.
+  void start();
+  // Detaches and closes the perf events: no new samples (queued ones stay readable).
+  void stop();
+
+  // Waits up to timeout_ms for data, then handles everything queued. Returns records handled.
+  int poll(int timeout_ms);
+  // Handles everything queued without waiting.
+  int drain();
+
+  SamplerCounters counters() const;
+  const SamplerOptions& options() const { return opts_; }
+
+ private:
+  struct Impl;
+  SamplerOptions opts_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kperf::prof

@@ -1,0 +1,83 @@
+// StackAssembler: turns one sample into its stack of frames — root (process name), user
+// frames outermost first (unwound and named by the symbolizer), kernel frames `_[k]` on
+// top — and adds it to the stack trie. Frame names are interned and cached per address.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "flamegraph/trie.hpp"
+#include "profiler/sample_record.hpp"
+#include "symbolizer/session.hpp"
+
+namespace kperf::prof {
+
+enum class RootFrame { Process, PerPid, PerTid };  // nginx | nginx-PID | nginx-PID/TID
+
+struct AssemblerStats {
+  uint64_t samples = 0;           // samples added to the trie
+  uint64_t user_stacks = 0;       // samples with user registers and stack bytes
+  uint64_t unwound_to_root = 0;   // user stacks unwound to their outermost frame
+  uint64_t unwind_failures = 0;   // user stacks that stopped early
+  uint64_t malformed = 0;         // records that failed parse_sample
+  uint64_t maps_rereads = 0;      // /proc/PID/maps re-read for unknown addresses
+  std::set<pid_t> processes;      // distinct tgids sampled
+};
+
+class StackAssembler {
+ public:
+  StackAssembler(sym::Session& session, fg::StackTrie& trie, RootFrame root);
+
+  // Parses and adds one ring buffer record.
+  void add_record(std::span<const uint8_t> record);
+  void add(const SampleView& sample);
+
+  // Reads a process's maps now (a target known in advance, or after exec).
+  void add_process(pid_t tgid);
+  // Drops a process's maps and cached names (after its last sample was added).
+  void forget_process(pid_t tgid);
+  // Processes whose maps are loaded.
+  std::vector<pid_t> known_processes() const;
+
+  const AssemblerStats& stats() const { return stats_; }
+
+ private:
+  struct Process {
+    bool maps_loaded = false;
+    std::chrono::steady_clock::time_point last_read{};
+    std::unordered_map<uint64_t, fg::FrameId> frames;  // (pc << 1 | is_return) -> name
+    std::string root_comm;
+    fg::FrameId root = fg::FrameTable::kNone;
+    std::unordered_map<uint32_t, fg::FrameId> tid_roots;  // --per-tid
+  };
+
+  Process& process(pid_t tgid);
+  bool load_maps(pid_t tgid, Process& p);
+  fg::FrameId root_frame(const SampleView& s, Process& p);
+  fg::FrameId user_frame(pid_t tgid, Process& p, uint64_t pc, bool is_return, bool& unknown);
+  fg::FrameId kernel_frame(uint64_t addr);
+  // Unwinds and names the user part into user_ (outermost first).
+  struct UserResult {
+    bool reached_root = false;
+    bool unknown = false;  // some frame had no name: the maps may be stale
+  };
+  UserResult user_frames(const SampleView& s, Process& p);
+
+  sym::Session& session_;
+  fg::StackTrie& trie_;
+  RootFrame root_mode_;
+  std::unordered_map<pid_t, Process> processes_;
+  std::unordered_map<uint64_t, fg::FrameId> kernel_frames_;
+  std::vector<fg::FrameId> stack_;
+  std::vector<fg::FrameId> user_;
+  AssemblerStats stats_;
+  fg::FrameId unknown_frame_;
+};
+
+}  // namespace kperf::prof
