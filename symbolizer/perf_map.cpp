@@ -1,0 +1,61 @@
+// PerfMap: ownership check, parsing and lookups of perf-PID.map files.
+#include "symbolizer/perf_map.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace kperf::sym {
+
+bool PerfMap::refresh() {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (st.st_uid != uid_ && st.st_uid != 0) return false;
+  int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (st.st_size == seen_size_ && mtime == seen_mtime_ns_) return true;
+  std::ifstream in(path_);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  load_text(ss.str());
+  seen_size_ = st.st_size;
+  seen_mtime_ns_ = mtime;
+  return true;
+}
+
+void PerfMap::load_text(std::string_view text) {
+  syms_.clear();
+  pool_.clear();
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.starts_with("0x")) line.remove_prefix(2);
+    uint64_t start = 0, size = 0;
+    auto r = std::from_chars(line.data(), line.data() + line.size(), start, 16);
+    if (r.ec != std::errc() || r.ptr == line.data() + line.size() || *r.ptr != ' ') continue;
+    line.remove_prefix(static_cast<size_t>(r.ptr - line.data()) + 1);
+    if (line.starts_with("0x")) line.remove_prefix(2);
+    r = std::from_chars(line.data(), line.data() + line.size(), size, 16);
+    if (r.ec != std::errc() || r.ptr == line.data() + line.size() || *r.ptr != ' ') continue;
+    line.remove_prefix(static_cast<size_t>(r.ptr - line.data()) + 1);
+    if (line.empty() || size == 0 || start + size < start) continue;
+    syms_.push_back({start, start + size, static_cast<uint32_t>(pool_.size()), static_cast<uint32_t>(line.size())});
+    pool_.append(line);
+  }
+  // Later entries for the same address replace earlier ones (JIT code reuse).
+  std::stable_sort(syms_.begin(), syms_.end(), [](const Sym& a, const Sym& b) { return a.start < b.start; });
+}
+
+std::optional<std::string_view> PerfMap::lookup(uint64_t addr) const {
+  auto it = std::upper_bound(syms_.begin(), syms_.end(), addr, [](uint64_t a, const Sym& s) { return a < s.start; });
+  if (it == syms_.begin()) return std::nullopt;
+  --it;
+  if (addr >= it->end) return std::nullopt;
+  return std::string_view(pool_).substr(it->off, it->len);
+}
+
+}  // namespace kperf::sym

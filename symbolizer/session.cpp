@@ -1,0 +1,273 @@
+// Session: per-process maps (re-read on unknown addresses), module lookup, unwinding and
+// frame naming on top of ModuleCache, Kallsyms and PerfMap.
+#include "symbolizer/session.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <fmt/core.h>
+
+#include "symbolizer/kallsyms.hpp"
+#include "symbolizer/module_cache.hpp"
+#include "symbolizer/perf_map.hpp"
+#include "symbolizer/process_maps.hpp"
+#include "symbolizer/unwinder.hpp"
+
+namespace kperf::sym {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct MapEntry {
+  bool resolved = false;
+  std::shared_ptr<Module> module;
+  uint64_t bias = 0;
+};
+
+}  // namespace
+
+struct ProcessData {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  std::vector<Mapping> maps;
+  std::vector<MapEntry> entries;  // parallel to maps, resolved lazily
+  Clock::time_point last_read{};
+  Clock::time_point last_useless_reread{};  // a re-read that did not explain a miss
+  bool gone = false;
+  std::unique_ptr<PerfMap> perf_map;
+  size_t last_hit = 0;
+};
+
+struct SessionImpl {
+  SessionOptions opts;
+  ModuleCache modules;
+  std::unordered_map<pid_t, std::unique_ptr<ProcessData>> procs;
+  std::unique_ptr<Kallsyms> kallsyms;
+  size_t maps_reads = 0;
+
+  explicit SessionImpl(SessionOptions o) : opts(o), modules(ModuleOptions{o.demangle, true, "/usr/lib/debug"}) {}
+
+  bool read(ProcessData& p) {
+    auto maps = read_maps(p.pid);
+    p.last_read = Clock::now();
+    ++maps_reads;
+    if (!maps) {
+      p.gone = true;
+      return false;
+    }
+    // Keep resolved modules of mappings that did not change.
+    std::vector<MapEntry> entries(maps->size());
+    for (size_t i = 0; i < maps->size(); ++i) {
+      const Mapping& m = (*maps)[i];
+      if (const Mapping* old = find_mapping(p.maps, m.start)) {
+        size_t j = static_cast<size_t>(old - p.maps.data());
+        if (old->start == m.start && old->end == m.end && old->offset == m.offset && old->inode == m.inode &&
+            old->path == m.path)
+          entries[i] = p.entries[j];
+      }
+    }
+    p.maps = std::move(*maps);
+    p.entries = std::move(entries);
+    p.last_hit = 0;
+    return true;
+  }
+
+  ProcessData* proc(pid_t pid) {
+    auto it = procs.find(pid);
+    if (it != procs.end()) return it->second.get();
+    // Not added explicitly: add it now (no throw on the hot path).
+    auto p = std::make_unique<ProcessData>();
+    p->pid = pid;
+    struct stat st;
+    if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) == 0) p->uid = st.st_uid;
+    read(*p);
+    return procs.emplace(pid, std::move(p)).first->second.get();
+  }
+
+  // The mapping index for addr, re-reading the maps when no known mapping contains it
+  // (dlopen, reload). A re-read that did not help blocks further ones for 20 ms, so a
+  // stream of junk addresses does not re-read /proc for every sample.
+  const Mapping* mapping(ProcessData& p, uint64_t addr, size_t* index) {
+    if (p.last_hit < p.maps.size()) {
+      const Mapping& m = p.maps[p.last_hit];
+      if (addr >= m.start && addr < m.end) {
+        *index = p.last_hit;
+        return &m;
+      }
+    }
+    const Mapping* m = find_mapping(p.maps, addr);
+    if (!m && !p.gone) {
+      auto now = Clock::now();
+      if (p.last_useless_reread == Clock::time_point{} || now - p.last_useless_reread > std::chrono::milliseconds(20)) {
+        read(p);
+        m = find_mapping(p.maps, addr);
+        if (!m) p.last_useless_reread = now;
+      }
+    }
+    if (!m) return nullptr;
+    *index = static_cast<size_t>(m - p.maps.data());
+    p.last_hit = *index;
+    return m;
+  }
+
+  MapEntry& entry(ProcessData& p, size_t i) {
+    MapEntry& e = p.entries[i];
+    if (e.resolved) return e;
+    e.resolved = true;
+    const Mapping& m = p.maps[i];
+    e.module = modules.for_mapping(p.pid, m);
+    if (e.module) {
+      auto bias = m.path == "[vdso]" ? e.module->elf().load_bias(m.start, 0)
+                                     : e.module->elf().load_bias(m.start, m.offset);
+      if (!bias) {
+        e.module.reset();
+      } else {
+        e.bias = *bias;
+      }
+    }
+    return e;
+  }
+};
+
+namespace {
+
+class ProcessCfi : public CfiSource {
+ public:
+  ProcessCfi(SessionImpl& s, ProcessData& p) : s_(s), p_(p) {}
+  CfiLocation locate(uint64_t pc) override {
+    size_t i = 0;
+    const Mapping* m = s_.mapping(p_, pc, &i);
+    if (!m) return {};
+    CfiLocation loc;
+    loc.mapped = true;
+    MapEntry& e = s_.entry(p_, i);
+    if (e.module && !e.module->cfi().empty()) {
+      loc.table = &e.module->cfi();
+      loc.bias = e.bias;
+    }
+    return loc;
+  }
+
+ private:
+  SessionImpl& s_;
+  ProcessData& p_;
+};
+
+}  // namespace
+
+Session::Session(SessionOptions opts) : impl_(std::make_unique<SessionImpl>(opts)) {}
+Session::~Session() = default;
+
+void Session::add_process(pid_t pid) {
+  auto p = std::make_unique<ProcessData>();
+  p->pid = pid;
+  struct stat st;
+  if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0)
+    throw std::runtime_error(fmt::format("process {} not found", pid));
+  p->uid = st.st_uid;
+  if (!impl_->read(*p)) throw std::runtime_error(fmt::format("cannot read /proc/{}/maps (process gone?)", pid));
+  impl_->procs[pid] = std::move(p);
+}
+
+void Session::forget_process(pid_t pid) { impl_->procs.erase(pid); }
+
+UnwindResult Session::unwind(pid_t pid, const Registers& regs, const StackCopy& stack, size_t max_frames) {
+  ProcessData* p = impl_->proc(pid);
+  ProcessCfi source(*impl_, *p);
+  UnwindOptions o;
+  o.max_frames = max_frames == 0 ? 1 : max_frames;
+  o.frame_pointer_fallback = impl_->opts.frame_pointer_fallback;
+  return unwind_stack(regs, stack, source, o);
+}
+
+std::string Session::native_frame(pid_t pid, uint64_t pc, bool is_return_address) {
+  uint64_t addr = is_return_address && pc > 0 ? pc - 1 : pc;
+  ProcessData* p = impl_->proc(pid);
+  size_t i = 0;
+  const Mapping* m = impl_->mapping(*p, addr, &i);
+  if (m) {
+    MapEntry& e = impl_->entry(*p, i);
+    if (e.module) {
+      if (const std::string* n = e.module->frame_name(addr - e.bias)) return *n;
+      return fmt::format("[{}]", e.module->name());
+    }
+  }
+  if (impl_->opts.perf_maps && (!m || !m->file_backed())) {
+    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(fmt::format("/tmp/perf-{}.map", pid), p->uid);
+    if (p->perf_map->refresh()) {
+      if (auto n = p->perf_map->lookup(addr)) return std::string(*n);
+    }
+  }
+  return "[unknown]";
+}
+
+std::string Session::kernel_frame(uint64_t addr) {
+  if (!impl_->kallsyms) {
+    impl_->kallsyms = std::make_unique<Kallsyms>();
+    impl_->kallsyms->load();
+  }
+  if (auto s = impl_->kallsyms->lookup(addr)) return fmt::format("{}_[k]", s->name);
+  return "[unknown]_[k]";
+}
+
+std::string Session::kernel_module(uint64_t addr) {
+  if (!impl_->kallsyms) {
+    impl_->kallsyms = std::make_unique<Kallsyms>();
+    impl_->kallsyms->load();
+  }
+  if (auto s = impl_->kallsyms->lookup(addr)) return std::string(s->module);
+  return {};
+}
+
+std::optional<MappedModule> Session::find_module(pid_t pid, uint64_t addr) {
+  ProcessData* p = impl_->proc(pid);
+  size_t i = 0;
+  const Mapping* m = impl_->mapping(*p, addr, &i);
+  if (!m) return std::nullopt;
+  MapEntry& e = impl_->entry(*p, i);
+  MappedModule mm;
+  mm.path = m->path;
+  mm.map_start = m->start;
+  mm.map_end = m->end;
+  if (e.module) {
+    mm.build_id = e.module->build_id();
+    mm.bias = e.bias;
+  }
+  return mm;
+}
+
+AddressInfo Session::describe(pid_t pid, uint64_t addr) {
+  ProcessData* p = impl_->proc(pid);
+  if (p->gone && p->maps.empty()) throw std::runtime_error(fmt::format("process {} not found", pid));
+  size_t i = 0;
+  const Mapping* m = impl_->mapping(*p, addr, &i);
+  AddressInfo info;
+  info.file_addr = addr;
+  if (!m) return info;
+  MapEntry& e = impl_->entry(*p, i);
+  if (e.module) {
+    info = e.module->describe(addr - e.bias);
+    info.module = m->path;
+    return info;
+  }
+  info.module = m->path;
+  if (impl_->opts.perf_maps && !m->file_backed()) {
+    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(fmt::format("/tmp/perf-{}.map", pid), p->uid);
+    if (p->perf_map->refresh())
+      if (auto n = p->perf_map->lookup(addr)) info.function = std::string(*n);
+  }
+  return info;
+}
+
+Session::Stats Session::stats() const {
+  Stats s;
+  s.modules_loaded = impl_->modules.distinct_modules();
+  s.maps_reads = impl_->maps_reads;
+  return s;
+}
+
+}  // namespace kperf::sym

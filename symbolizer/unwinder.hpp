@@ -1,0 +1,36 @@
+// unwind_stack: walks a copied user stack with cached CFI rows (and a frame-pointer
+// fallback where a PC has no CFI), producing return addresses up to the outermost frame.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "symbolizer/cfi_table.hpp"
+#include "symbolizer/session.hpp"
+
+namespace kperf::sym {
+
+// Where the unwinder finds CFI for a PC: the module's table and its load bias.
+struct CfiLocation {
+  CfiTable* table = nullptr;  // null: mapped, but no module/CFI (JIT code, anon)
+  uint64_t bias = 0;
+  bool mapped = false;        // false: the PC is in no known mapping
+};
+
+class CfiSource {
+ public:
+  virtual ~CfiSource() = default;
+  virtual CfiLocation locate(uint64_t pc) = 0;
+};
+
+struct UnwindOptions {
+  size_t max_frames = 256;
+  // For a PC without CFI: if rbp lies inside the stack copy above the current sp, use
+  // CFA = rbp + 16, RA = [rbp + 8], caller's rbp = [rbp].
+  bool frame_pointer_fallback = true;
+};
+
+UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source,
+                          const UnwindOptions& opts);
+
+}  // namespace kperf::sym
