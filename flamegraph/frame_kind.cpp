@@ -29,4 +29,12 @@ FrameKind classify_frame(std::string_view f) {
   return FrameKind::Native;
 }
 
+std::string_view strip_annotation(std::string_view f) {
+  if (f.size() >= 4 && f[f.size() - 4] == '_' && f[f.size() - 3] == '[' && f.back() == ']') {
+    const char k = f[f.size() - 2];
+    if (k == 'k' || k == 'j' || k == 'i' || k == 'w') f.remove_suffix(4);
+  }
+  return f;
+}
+
 }  // namespace kperf::fg

@@ -11,4 +11,8 @@ enum class FrameKind { Native, Kernel, Lua, LuaJit, VmPseudo, Unknown };
 
 FrameKind classify_frame(std::string_view frame);
 
+// The frame without a trailing annotation (_[k] kernel, _[j] JIT, _[i] inlined, _[w]
+// waker), as flame graph labels show it.
+std::string_view strip_annotation(std::string_view frame);
+
 }  // namespace kperf::fg
