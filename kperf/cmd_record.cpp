@@ -54,6 +54,8 @@ struct RecordArgs {
   bool per_tid = false;
   uint32_t stack_size = 16 * 1024;
   uint32_t ring_mib = 64;
+  bool lua_lines = false;
+  bool no_lua = false;
   std::vector<std::string> command;
 };
 
@@ -66,6 +68,8 @@ void run_record(const RecordArgs& a) {
   opts.sampler.stack_size = a.stack_size;
   opts.sampler.ring_bytes = static_cast<size_t>(a.ring_mib) << 20;
   opts.root = a.per_tid ? prof::RootFrame::PerTid : a.per_pid ? prof::RootFrame::PerPid : prof::RootFrame::Process;
+  opts.lua = !a.no_lua;
+  opts.lua_lines = a.lua_lines;
   if (!a.duration.empty()) opts.duration_s = parse_record_duration(a.duration);
   const int modes = (opts.pids.empty() ? 0 : 1) + (opts.command.empty() ? 0 : 1) + (a.all ? 1 : 0);
   if (modes != 1) throw UsageError("give exactly one of -p PID[,PID...], -a or -- COMMAND [ARGS]");
@@ -137,6 +141,11 @@ void register_record(CLI::App& app) {
   cmd->add_option("--ring-buffer", args->ring_mib, "BPF ring buffer size in MiB (rounded up to a power of 2)")
       ->default_val(64)
       ->check(CLI::Range(1, 1024));
+  auto* lua_lines = cmd->add_flag("--lua-lines", args->lua_lines,
+                                  "Lua frames show the executing line instead of the function's first line");
+  cmd->add_flag("--no-lua", args->no_lua,
+                "Native frames only: do not splice LuaJIT frames into stacks that run Lua code")
+      ->excludes(lua_lines);
   cmd->add_option("command", args->command, "-- COMMAND [ARGS...]: start COMMAND and record it until it exits");
   cmd->callback([args] { run_record(*args); });
 }

@@ -21,6 +21,7 @@ constexpr auto kRefreshInterval = std::chrono::seconds(1);
 
 struct Recorder::Impl {
   sym::Session session;
+  std::optional<LuaSplicer> lua;
   std::optional<StackAssembler> assembler;
   std::optional<Targets> targets;
   std::optional<Sampler> sampler;
@@ -39,6 +40,12 @@ Recorder::Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested)
   impl_->sampler.emplace(opts_.sampler, [assembler](std::span<const uint8_t> record) {
     assembler->add_record(record);
   });
+  if (opts_.lua) {
+    impl_->lua.emplace(impl_->session, opts_.lua_lines);
+    Sampler* sampler = &*impl_->sampler;
+    impl_->lua->set_vm_listener([sampler](pid_t pid, const kperf_lua_vm& vm) { sampler->set_lua_vm(pid, vm); });
+    assembler->set_lua_splicer(&*impl_->lua);
+  }
 }
 
 Recorder::~Recorder() = default;
@@ -117,6 +124,7 @@ RecordSummary Recorder::run() {
   sampler.drain();
   summary.bpf = sampler.counters();
   summary.stacks = assembler.stats();
+  if (m.lua) summary.lua = m.lua->stats();
   if (m.command) {
     m.command->terminate();  // still running when the duration ended or on SIGINT
     summary.command_status = m.command->wait_status();
@@ -130,7 +138,13 @@ std::string format_summary(const RecordSummary& s) {
       "kperf record: {} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
       "unwound to a root, {} unwind failures, {} user stack read failures, {} processes",
       st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
-      s.bpf.ustack_errors, st.processes.size());
+      s.bpf.ustack_errors, st.processes.size()) +
+         (s.lua.vm_samples == 0
+              ? std::string()
+              : fmt::format("; lua: {} samples in LuaJIT code, {} with Lua frames, {} in traces, {} with "
+                            "captured VM state, {} incomplete walks",
+                            s.lua.vm_samples, s.lua.lua_samples, s.lua.trace_samples, s.lua.captured,
+                            s.lua.walk_errors));
 }
 
 }  // namespace kperf::prof

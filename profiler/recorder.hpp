@@ -23,11 +23,14 @@ struct RecordOptions {
   std::vector<pid_t> pids;           // -p (nginx masters expand to their workers)
   std::vector<std::string> command;  // -- CMD ARGS (started and recorded)
   double duration_s = 0;             // 0: until stopped / targets gone / command exited
+  bool lua = true;                   // splice LuaJIT frames into stacks that run Lua
+  bool lua_lines = false;            // Lua frames show the executing line (--lua-lines)
 };
 
 struct RecordSummary {
   SamplerCounters bpf;          // kernel side: samples seen, lost (ring buffer full)...
   AssemblerStats stacks;        // user side: unwound to a root, unwind failures...
+  LuaSpliceStats lua;           // samples in LuaJIT code and how they were spliced
   double seconds = 0;           // sampling time
   std::string end_reason;       // "duration", "interrupted", "targets exited", "command exited"
   int command_status = 0;       // wait status of the launched command

@@ -25,6 +25,12 @@ std::optional<SampleView> parse_sample(std::span<const uint8_t> record) {
   v.raw = s;
   v.kstack = std::span<const __u64>(s->kstack, s->kstack_len);
   v.ustack = record.subspan(sizeof(kperf_sample), s->ustack_len);
+  const auto& lw = s->lua.words;
+  if ((lw[KPERF_LUA_W_FLAGS] & KPERF_LUA_WINDOW) && lw[KPERF_LUA_W_WINDOW_LEN] <= KPERF_LUA_WINDOW_BYTES &&
+      lw[KPERF_LUA_W_WINDOW_OFF] >= sizeof(kperf_sample) && lw[KPERF_LUA_W_WINDOW_OFF] <= record.size() &&
+      lw[KPERF_LUA_W_WINDOW_LEN] <= record.size() - lw[KPERF_LUA_W_WINDOW_OFF]) {
+    v.lua_window = record.subspan(lw[KPERF_LUA_W_WINDOW_OFF], lw[KPERF_LUA_W_WINDOW_LEN]);
+  }
   return v;
 }
 

@@ -16,6 +16,7 @@ struct SampleView {
   const kperf_sample* raw = nullptr;
   std::span<const __u64> kstack;   // kernel return addresses, innermost first
   std::span<const uint8_t> ustack;   // copied user stack, starting at the user sp
+  std::span<const uint8_t> lua_window;  // captured Lua stack slots (empty if none)
 
   uint32_t tgid() const { return raw->tgid; }
   uint32_t tid() const { return raw->tid; }

@@ -150,6 +150,14 @@ void Sampler::add_tgid(pid_t tgid) {
 void Sampler::remove_tgid(pid_t tgid) {
   const __u32 key = static_cast<__u32>(tgid);
   bpf_map__delete_elem(impl_->skel->maps.tgids, &key, sizeof(key), 0);  // absent is fine
+  bpf_map__delete_elem(impl_->skel->maps.lua_vms, &key, sizeof(key), 0);
+}
+
+void Sampler::set_lua_vm(pid_t tgid, const kperf_lua_vm& vm) {
+  const __u32 key = static_cast<__u32>(tgid);
+  if (bpf_map__update_elem(impl_->skel->maps.lua_vms, &key, sizeof(key), &vm, sizeof(vm), BPF_ANY) != 0) {
+    throw std::runtime_error(fmt::format("cannot register pid {}'s LuaJIT VM with the sampler: {}", tgid, strerror(errno)));
+  }
 }
 
 void Sampler::start() {

@@ -11,6 +11,8 @@
 #include <span>
 #include <string>
 
+#include "profiler/bpf/sample.h"
+
 namespace kperf::prof {
 
 struct SamplerOptions {
@@ -41,6 +43,8 @@ class Sampler {
   // The tgid filter (ignored with all_processes). Safe while sampling.
   void add_tgid(pid_t tgid);
   void remove_tgid(pid_t tgid);
+  // A target's LuaJIT VM: its samples then carry the VM state (removed with the tgid).
+  void set_lua_vm(pid_t tgid, const kperf_lua_vm& vm);
 
   // Opens the perf events and attaches the program: sampling starts.
   void start();

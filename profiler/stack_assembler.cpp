@@ -36,12 +36,16 @@ bool StackAssembler::load_maps(pid_t tgid, Process& p) {
   return true;
 }
 
-void StackAssembler::add_process(pid_t tgid) { load_maps(tgid, process(tgid)); }
+void StackAssembler::add_process(pid_t tgid) {
+  load_maps(tgid, process(tgid));
+  if (lua_) lua_->add_process(tgid);
+}
 
 void StackAssembler::forget_process(pid_t tgid) {
   auto it = processes_.find(tgid);
   if (it == processes_.end()) return;
   if (it->second.maps_loaded) session_.forget_process(tgid);
+  if (lua_) lua_->forget_process(tgid);
   processes_.erase(it);
 }
 
@@ -108,6 +112,14 @@ StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Proc
   if (res.pcs.empty()) res.pcs.push_back(s.user_ip());
   bool unknown = false;
   user_.clear();
+  if (lua_ && lua_->splice(s, res, spliced_, res.reached_root)) {
+    for (size_t i = spliced_.size(); i-- > 0;) {
+      const SplicedFrame& f = spliced_[i];
+      user_.push_back(f.text.empty() ? user_frame(static_cast<pid_t>(s.tgid()), p, f.pc, f.is_return, unknown)
+                                     : trie_.frames().intern(f.text));
+    }
+    return UserResult{res.reached_root, unknown};
+  }
   for (size_t i = res.pcs.size(); i-- > 0;) {
     user_.push_back(user_frame(static_cast<pid_t>(s.tgid()), p, res.pcs[i], i > 0, unknown));
   }
@@ -135,6 +147,10 @@ void StackAssembler::add(const SampleView& s) {
     // A new program name: the process exec'ed, its old names mean nothing now.
     p.frames.clear();
     load_maps(tgid, p);
+    if (lua_) {
+      lua_->forget_process(tgid);
+      lua_->add_process(tgid);  // detect the new program's VM (retried while ld.so maps it)
+    }
   }
 
   if (s.has_user_regs()) {

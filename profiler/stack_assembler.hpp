@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "flamegraph/trie.hpp"
+#include "profiler/lua_splicer.hpp"
 #include "profiler/sample_record.hpp"
 #include "symbolizer/session.hpp"
 
@@ -47,6 +48,9 @@ class StackAssembler {
 
   const AssemblerStats& stats() const { return stats_; }
 
+  // Lua frames: the splicer (owned by the caller) rewrites stacks that run LuaJIT code.
+  void set_lua_splicer(LuaSplicer* splicer) { lua_ = splicer; }
+
  private:
   struct Process {
     bool maps_loaded = false;
@@ -76,6 +80,8 @@ class StackAssembler {
   std::unordered_map<uint64_t, fg::FrameId> kernel_frames_;
   std::vector<fg::FrameId> stack_;
   std::vector<fg::FrameId> user_;
+  LuaSplicer* lua_ = nullptr;
+  std::vector<SplicedFrame> spliced_;
   AssemblerStats stats_;
   fg::FrameId unknown_frame_;
 };

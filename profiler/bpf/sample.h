@@ -34,10 +34,43 @@ enum kperf_counter {
   KPERF_CNT__MAX = 4,
 };
 
-/* The LuaJIT VM state the kernel side reads (filled by the Lua frame walker's issue;
- * all zero until then). Fixed size so the record layout does not move. */
+/* The LuaJIT VM state the kernel side reads for a tgid registered in the lua_vms map
+ * (all zero otherwise). Fixed size so the record layout does not move; indexes below.
+ * A window of Lua stack slots, if captured, follows the record's user stack area at
+ * byte offset words[KPERF_LUA_W_WINDOW_OFF] of the record (a variable-size tail). */
 struct kperf_lua_state {
   __u64 words[KPERF_LUA_STATE_WORDS];
+};
+
+#define KPERF_LUA_WINDOW_BYTES 4096 /* Lua stack slots captured below the start base */
+
+/* kperf_lua_state.words[] */
+enum kperf_lua_word {
+  KPERF_LUA_W_FLAGS = 0,       /* KPERF_LUA_* below; 0: nothing captured */
+  KPERF_LUA_W_G = 1,           /* global_State */
+  KPERF_LUA_W_VMSTATE = 2,     /* G->vmstate (sign-extended i32) */
+  KPERF_LUA_W_CUR_L = 3,       /* G->cur_L */
+  KPERF_LUA_W_JIT_BASE = 4,    /* G->jit_base */
+  KPERF_LUA_W_L_BASE = 5,      /* cur_L->base */
+  KPERF_LUA_W_L_STACK = 6,     /* cur_L->stack */
+  KPERF_LUA_W_L_STACKSIZE = 7, /* cur_L->stacksize (u32) */
+  KPERF_LUA_W_L_CFRAME = 8,    /* cur_L->cframe (raw, low bits are flags) */
+  KPERF_LUA_W_CFRAME_PC = 9,   /* *((cframe & ~3) + cframe_pc) */
+  KPERF_LUA_W_WINDOW_ADDR = 10, /* target address of the window's first byte */
+  KPERF_LUA_W_WINDOW_LEN = 11,  /* valid window bytes */
+  KPERF_LUA_W_WINDOW_OFF = 12,  /* byte offset of the window in the record */
+};
+
+#define KPERF_LUA_CAPTURED 0x1  /* the words above were read */
+#define KPERF_LUA_WINDOW 0x2    /* the window was read */
+
+/* Value of the lua_vms map (key: tgid), filled by userspace once it knows G. */
+struct kperf_lua_vm {
+  __u64 G;
+  __u64 vm_lo, vm_hi;          /* the interpreter's code */
+  __u32 G_vmstate, G_cur_L, G_jit_base;
+  __u32 L_base, L_stack, L_stacksize, L_cframe;
+  __u32 cframe_pc;
 };
 
 /* One sample. The ring buffer record is sizeof(struct kperf_sample) + the configured

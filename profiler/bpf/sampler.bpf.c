@@ -21,6 +21,15 @@ struct {
   __uint(max_entries, 4096);
 } tgids SEC(".maps");
 
+/* LuaJIT VMs of target processes (tgid -> G, interpreter range, offsets), filled by
+ * userspace once it knows G: their samples carry the VM state and a Lua stack window. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, struct kperf_lua_vm);
+  __uint(max_entries, 4096);
+} lua_vms SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 32 << 20); /* resized by the loader */
@@ -158,6 +167,96 @@ static __always_inline void task_regs_to_dwarf(__u64 *r, const struct pt_regs *p
   r[16] = p->ip;
 }
 
+static __always_inline __u64 read_u64(__u64 addr)
+{
+  __u64 v = 0;
+  if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr) != 0)
+    return 0;
+  return v;
+}
+
+/* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
+ * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record. The
+ * record has KPERF_LUA_WINDOW_BYTES of room at tail (offset tail_off). */
+static __always_inline void capture_lua(struct kperf_sample *s, const struct kperf_lua_vm *vm, __u8 *tail,
+                                        __u64 tail_off)
+{
+  __u64 *w = s->lua.words;
+  const __u64 G = vm->G;
+  const __u64 rip = s->regs[KPERF_REG_RIP];
+  if (G == 0) {
+    /* G not known yet (no sample has been in the VM): in the interpreter, keep the slots
+     * below BASE anyway — the whole window, or what lies in BASE's own page. */
+    if (rip < vm->vm_lo || rip >= vm->vm_hi)
+      return;
+    const __u64 rbase = s->regs[1];
+    if (rbase < KPERF_LUA_WINDOW_BYTES)
+      return;
+    __u64 lo = rbase - KPERF_LUA_WINDOW_BYTES;
+    if (bpf_probe_read_user(tail, KPERF_LUA_WINDOW_BYTES, (const void *)lo) != 0) {
+      __u64 n = rbase & (KPERF_PAGE_SIZE - 1);
+      asm volatile("" : "+r"(n));
+      if (n == 0 || n > KPERF_LUA_WINDOW_BYTES)
+        return;
+      lo = rbase - n;
+      if (bpf_probe_read_user(tail, n, (const void *)lo) != 0)
+        return;
+      w[KPERF_LUA_W_WINDOW_LEN] = n;
+    } else {
+      w[KPERF_LUA_W_WINDOW_LEN] = KPERF_LUA_WINDOW_BYTES;
+    }
+    w[KPERF_LUA_W_WINDOW_ADDR] = lo;
+    w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
+    w[KPERF_LUA_W_FLAGS] = KPERF_LUA_WINDOW;
+    return;
+  }
+  __s32 vmstate = 0;
+  if (bpf_probe_read_user(&vmstate, sizeof(vmstate), (const void *)(G + vm->G_vmstate)) != 0)
+    return;
+  const __u64 L = read_u64(G + vm->G_cur_L);
+  const __u64 jit_base = read_u64(G + vm->G_jit_base);
+  w[KPERF_LUA_W_G] = G;
+  w[KPERF_LUA_W_VMSTATE] = (__u64)(__s64)vmstate;
+  w[KPERF_LUA_W_CUR_L] = L;
+  w[KPERF_LUA_W_JIT_BASE] = jit_base;
+  w[KPERF_LUA_W_FLAGS] = KPERF_LUA_CAPTURED;
+  if (!L)
+    return;
+  const __u64 base = read_u64(L + vm->L_base);
+  const __u64 stack = read_u64(L + vm->L_stack);
+  __u32 stacksize = 0;
+  bpf_probe_read_user(&stacksize, sizeof(stacksize), (const void *)(L + vm->L_stacksize));
+  const __u64 cframe = read_u64(L + vm->L_cframe);
+  w[KPERF_LUA_W_L_BASE] = base;
+  w[KPERF_LUA_W_L_STACK] = stack;
+  w[KPERF_LUA_W_L_STACKSIZE] = stacksize;
+  w[KPERF_LUA_W_L_CFRAME] = cframe;
+  if (cframe & ~3ull)
+    w[KPERF_LUA_W_CFRAME_PC] = read_u64((cframe & ~3ull) + vm->cframe_pc);
+
+  __u64 start = base;
+  if (rip >= vm->vm_lo && rip < vm->vm_hi)
+    start = s->regs[1]; /* rdx: BASE */
+  else if (vmstate >= 0 && jit_base)
+    start = jit_base;
+  const __u64 limit = stack + 8 * (__u64)stacksize;
+  if (!stack || start <= stack || start > limit)
+    return;
+  __u64 lo = start > KPERF_LUA_WINDOW_BYTES ? start - KPERF_LUA_WINDOW_BYTES : 0;
+  if (lo < stack)
+    lo = stack;
+  __u64 len = start - lo;
+  asm volatile("" : "+r"(len)); /* keep the bound check on the register passed below */
+  if (len == 0 || len > KPERF_LUA_WINDOW_BYTES)
+    return;
+  if (bpf_probe_read_user(tail, len, (const void *)lo) != 0)
+    return;
+  w[KPERF_LUA_W_WINDOW_ADDR] = lo;
+  w[KPERF_LUA_W_WINDOW_LEN] = len;
+  w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
+  w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
+}
+
 SEC("perf_event")
 int kperf_sample(struct bpf_perf_event_data *ctx)
 {
@@ -175,7 +274,12 @@ int kperf_sample(struct bpf_perf_event_data *ctx)
   }
   count(KPERF_CNT_SAMPLES);
 
-  struct kperf_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size, 0);
+  const struct kperf_lua_vm *vm = bpf_map_lookup_elem(&lua_vms, &tgid);
+  struct kperf_sample *s;
+  if (vm)
+    s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size + KPERF_LUA_WINDOW_BYTES, 0);
+  else
+    s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size, 0);
   if (!s) {
     count(KPERF_CNT_LOST);
     return 0;
@@ -227,6 +331,8 @@ int kperf_sample(struct bpf_perf_event_data *ctx)
     if (n < ustack_size)
       s->flags |= KPERF_SAMPLE_USTACK_SHORT;
     s->ustack_len = n;
+    if (vm)
+      capture_lua(s, vm, (__u8 *)s + sizeof(*s) + ustack_size, sizeof(*s) + ustack_size);
   }
 
   /* Batch wakeups: the reader polls on a timer and is woken only when data piles up. */

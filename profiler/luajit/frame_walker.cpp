@@ -61,14 +61,16 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     }
     std::uint64_t fn = *ftv & kGcMask;
     auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
-    if (!hdr || (*hdr)[0] != kGctFunc) {
-      out.error = fmt::format("frame 0x{:x}: not a function object", frame);
-      return;
-    }
     LuaFrame f;
     f.func = fn;
-    std::uint8_t ffid = (*hdr)[1];
-    if (ffid == 0) {
+    // A function object that is no longer one when read (short-lived closures, e.g. a
+    // gmatch iterator, are collected before a sample is processed): an unknown C-like
+    // frame; its link still comes from the (captured) stack slots.
+    const bool gone = !hdr || (*hdr)[0] != kGctFunc;
+    std::uint8_t ffid = gone ? 1 : (*hdr)[1];
+    if (gone) {
+      f.kind = LuaFrame::Kind::C;
+    } else if (ffid == 0) {
       auto fpc = mem_.u64(fn + o.fn_pc);
       const Proto* pt = fpc ? protos_.get(mem_, o, *fpc - o.sizeof_GCproto) : nullptr;
       if (!pt) {

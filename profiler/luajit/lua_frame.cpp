@@ -28,7 +28,7 @@ std::string LuaFrame::text(bool lua_lines) const {
     case Kind::Fast:
       return fmt::format("{}{}", name, jit ? "_[j]" : "");
     case Kind::C:
-      return name != "?" ? clean(name) : fmt::format("0x{:x}", cfunc);
+      return name != "?" || cfunc == 0 ? clean(name) : fmt::format("0x{:x}", cfunc);
     case Kind::Pseudo:
       return name;
   }

@@ -1,0 +1,303 @@
+// Splices LuaJIT frames into native stacks: per-pid VM detection, the sample's captured
+// VM state as RemoteMemory snapshots, one FrameWalker walk, then VM frames -> Lua runs.
+#include "profiler/lua_splicer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <unordered_map>
+
+#include "profiler/luajit/find_vm.hpp"
+#include "profiler/luajit/frame_walker.hpp"
+#include "profiler/luajit/process_maps.hpp"
+#include "profiler/luajit/proto_cache.hpp"
+#include "profiler/luajit/remote_memory.hpp"
+
+namespace kperf::prof {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+constexpr auto kMapsReread = std::chrono::milliseconds(1000);
+constexpr int kDetectTries = 5;  // detection attempts (a second apart) for a process without LuaJIT
+}  // namespace
+
+struct LuaSplicer::Process {
+  explicit Process(pid_t pid) : vm(pid), mem(pid) {}
+  lj::VmFinder vm;
+  lj::RemoteMemory mem;
+  lj::ProtoCache protos;
+  bool published = false;
+  std::unordered_map<uint64_t, std::string> cfunc_names;  // lua_CFunction -> native name
+  uint64_t published_G = 0;
+  std::vector<lj::Mapping> maps;
+  Clock::time_point maps_read{};
+
+  // True if pc lies in an anonymous executable mapping (LuaJIT machine code).
+  bool in_anon_code(uint64_t pc) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      for (const auto& m : maps) {
+        if (pc >= m.start && pc < m.end) return m.executable && m.path.empty();
+      }
+      const auto now = Clock::now();
+      if (now - maps_read < kMapsReread) return false;
+      maps_read = now;
+      try {
+        maps = lj::read_process_maps(vm.pid());
+      } catch (const std::exception&) {
+        return false;
+      }
+    }
+    return false;
+  }
+};
+
+LuaSplicer::LuaSplicer(sym::Session& session, bool lua_lines) : session_(session), lua_lines_(lua_lines) {}
+LuaSplicer::~LuaSplicer() = default;
+
+LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
+  auto it = processes_.find(tgid);
+  if (it != processes_.end()) {
+    if (it->second.process) return it->second.process.get();
+    // No LuaJIT seen yet: a shared libluajit may be mapped a moment after exec.
+    if (it->second.tries >= kDetectTries || Clock::now() - it->second.last_try < kMapsReread) return nullptr;
+  }
+  Entry& e = processes_[tgid];
+  // A process first seen in a sample (-a) gets one detection, a target a few.
+  if (e.tries == 0 && !adding) e.tries = kDetectTries - 1;
+  e.tries++;
+  e.last_try = Clock::now();
+  std::unique_ptr<Process> p;
+  try {
+    p = std::make_unique<Process>(tgid);
+  } catch (const std::exception&) {
+    p.reset();  // gone: remember "nothing" for it
+  }
+  if (p && !p->vm.usable()) p.reset();
+  if (p) {
+    // nginx + lua-nginx-module: G before any sample lands in Lua.
+    try {
+      p->mem.clear();
+      p->vm.from_nginx(p->mem);
+    } catch (const std::exception&) {
+    }
+    publish(tgid, *p);  // without G yet: the kernel side keeps interpreter windows
+  }
+  e.process = std::move(p);
+  return e.process.get();
+}
+
+void LuaSplicer::publish(pid_t tgid, Process& p) {
+  const uint64_t G = p.vm.G().value_or(0);
+  if (!listener_ || (p.published && p.published_G == G)) return;
+  p.published = true;
+  p.published_G = G;
+  const lj::VmLayout& l = p.vm.layout();
+  kperf_lua_vm v{};
+  v.G = G;
+  v.vm_lo = l.vm_lo;
+  v.vm_hi = l.vm_hi;
+  v.G_vmstate = l.off.G_vmstate;
+  v.G_cur_L = l.off.G_cur_L;
+  v.G_jit_base = l.off.G_jit_base;
+  v.L_base = l.off.L_base;
+  v.L_stack = l.off.L_stack;
+  v.L_stacksize = l.off.L_stacksize;
+  v.L_cframe = l.off.L_cframe;
+  v.cframe_pc = l.off.cframe_pc;
+  try {
+    listener_(tgid, v);
+  } catch (const std::exception&) {
+    // Without the BPF entry the walker still works from live reads.
+  }
+}
+
+void LuaSplicer::add_process(pid_t tgid) { process(tgid, true); }
+
+void LuaSplicer::forget_process(pid_t tgid) { processes_.erase(tgid); }
+
+namespace {
+
+template <typename T>
+void snap(lj::RemoteMemory& mem, uint64_t addr, T value) {
+  std::vector<unsigned char> b(sizeof(T));
+  std::memcpy(b.data(), &value, sizeof(T));
+  mem.add_snapshot(addr, std::move(b));
+}
+
+// The BPF-captured words and window as snapshots (consistent with the sample).
+void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory& mem) {
+  const auto& w = s.raw->lua.words;
+  const uint64_t G = w[KPERF_LUA_W_G];
+  snap(mem, G + o.G_vmstate, static_cast<int32_t>(w[KPERF_LUA_W_VMSTATE]));
+  snap(mem, G + o.G_cur_L, w[KPERF_LUA_W_CUR_L]);
+  snap(mem, G + o.G_jit_base, w[KPERF_LUA_W_JIT_BASE]);
+  const uint64_t L = w[KPERF_LUA_W_CUR_L];
+  if (L) {
+    snap(mem, L + o.L_base, w[KPERF_LUA_W_L_BASE]);
+    snap(mem, L + o.L_stack, w[KPERF_LUA_W_L_STACK]);
+    snap(mem, L + o.L_stacksize, static_cast<uint32_t>(w[KPERF_LUA_W_L_STACKSIZE]));
+    snap(mem, L + o.L_cframe, w[KPERF_LUA_W_L_CFRAME]);
+    const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
+    if (cf) snap(mem, cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
+  }
+}
+
+// The captured window alone (the kernel side keeps it before G is known).
+void add_window(const SampleView& s, lj::RemoteMemory& mem) {
+  if (!s.lua_window.empty()) {
+    mem.add_snapshot(s.raw->lua.words[KPERF_LUA_W_WINDOW_ADDR],
+                     std::vector<unsigned char>(s.lua_window.begin(), s.lua_window.end()));
+  }
+}
+
+}  // namespace
+
+bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, std::vector<SplicedFrame>& out,
+                        bool& reached_root) {
+  if (native.pcs.empty()) return false;
+  Process* p = process(static_cast<pid_t>(s.tgid()), false);
+  if (!p) return false;
+  const lj::VmLayout* layout = &p->vm.layout();
+
+  // Does the native stack run Lua: a VM frame, or stopped in JIT machine code?
+  const bool any_vm = std::any_of(native.pcs.begin(), native.pcs.end(), [&](uint64_t pc) { return layout->in_vm(pc); });
+  const bool stopped_in_code = !native.reached_root && p->in_anon_code(native.pcs.back());
+  if (!any_vm && !stopped_in_code) return false;
+  ++stats_.vm_samples;
+
+  lj::UserRegs regs;
+  std::copy(s.regs().begin(), s.regs().end(), regs.r.begin());
+  p->mem.clear();
+  std::optional<uint64_t> G = p->vm.G();
+  if (!G) G = p->vm.from_registers(p->mem, regs);
+  if (!G && stopped_in_code) {
+    // Trace code keeps DISPATCH in r14 too: try it (validated like any G).
+    lj::UserRegs in_vm = regs;
+    in_vm.r[16] = layout->vm_lo;
+    G = p->vm.from_registers(p->mem, in_vm);
+  }
+  if (G) publish(static_cast<pid_t>(s.tgid()), *p);
+  layout = &p->vm.layout();  // from_registers may pick the other flavour
+  const bool captured = G && (s.raw->lua.words[KPERF_LUA_W_FLAGS] & KPERF_LUA_CAPTURED) &&
+                        s.raw->lua.words[KPERF_LUA_W_G] == *G;
+  if (captured) {
+    ++stats_.captured;
+    add_captured(s, layout->off, p->mem);
+  }
+  add_window(s, p->mem);
+
+  // Trace code: vmstate >= 0; restart native unwinding from the VM's C frame.
+  std::vector<uint64_t> pcs(native.pcs.begin(), native.pcs.end());
+  std::vector<bool> vm_frame(pcs.size());
+  for (size_t i = 0; i < pcs.size(); ++i) vm_frame[i] = layout->in_vm(pcs[i]);
+  bool root = native.reached_root;
+  // In the interpreter, but its one FDE did not unwind (VM subroutines called inside it
+  // move rsp): restart from the VM's C frame, as for traces.
+  const bool vm_unwind_failed =
+      layout->in_vm(s.user_ip()) && (native.pcs.size() == 1 || !native.reached_root);
+  if ((stopped_in_code || vm_unwind_failed) && G) {
+    // In a trace (vmstate >= 0), or in a helper it called that changed vmstate (GC step
+    // from a trace: -3) while jit_base still marks the trace's frame.
+    const auto vs = p->mem.read<int32_t>(*G + layout->off.G_vmstate);
+    const auto jit_base = p->mem.u64(*G + layout->off.G_jit_base);
+    const bool in_trace = (vs && *vs >= 0) || (jit_base && *jit_base != 0);
+    const auto L = p->mem.u64(*G + layout->off.G_cur_L);
+    const auto cf = L ? p->mem.u64(*L + layout->off.L_cframe) : std::nullopt;
+    if ((vm_unwind_failed || in_trace) && cf && (*cf & ~3ull)) {
+      if (vm_unwind_failed) {
+        pcs.clear();
+        vm_frame.clear();
+      } else {
+        ++stats_.trace_samples;
+        pcs.pop_back();  // the trace's own pc: it becomes the Lua frames
+        vm_frame.pop_back();
+      }
+      sym::Registers r2;
+      std::copy(s.regs().begin(), s.regs().end(), r2.r);
+      r2.r[KPERF_REG_RSP] = *cf & ~3ull;
+      // Any PC inside the interpreter: its one FDE says CFA = rsp + 80 throughout.
+      r2.r[KPERF_REG_RIP] = layout->vm_lo + (layout->vm_hi - layout->vm_lo) / 2;
+      const sym::StackCopy stack{s.user_sp(), s.ustack};
+      sym::UnwindResult below;
+      try {
+        below = session_.unwind(static_cast<pid_t>(s.tgid()), r2, stack);
+      } catch (const std::exception&) {
+        below.pcs.clear();
+      }
+      if (below.pcs.empty()) below.pcs.push_back(r2.ip());
+      for (size_t i = 0; i < below.pcs.size(); ++i) {
+        pcs.push_back(below.pcs[i]);
+        vm_frame.push_back(i == 0 || layout->in_vm(below.pcs[i]));
+      }
+      root = below.reached_root;
+    }
+  }
+
+  // Walk the Lua stack.
+  bool any_lua = false;  // a real Lua / C / fast function frame (not only pseudo frames)
+  std::vector<std::vector<std::string>> runs;  // innermost run first, each innermost first
+  if (G) {
+    lj::FrameWalker walker(p->mem, *layout, p->protos);
+    lj::WalkResult wr;
+    try {
+      wr = walker.walk_sample(*G, regs);
+    } catch (const std::exception& e) {
+      wr.error = e.what();
+    }
+    if (!wr.error.empty()) ++stats_.walk_errors;
+    runs.emplace_back();
+    for (auto& f : wr.frames) {
+      if (f.kind == lj::LuaFrame::Kind::C && f.name == "?" && f.cfunc) {
+        // A C function without a call-site name: its native name (cached per address).
+        auto [it, fresh] = p->cfunc_names.try_emplace(f.cfunc);
+        if (fresh) {
+          try {
+            it->second = session_.native_frame(static_cast<pid_t>(s.tgid()), f.cfunc, false);
+          } catch (const std::exception&) {
+            it->second = "?";
+          }
+        }
+        f.name = it->second;
+      }
+      if (f.kind != lj::LuaFrame::Kind::Pseudo) any_lua = true;
+      runs.back().push_back(f.text(lua_lines_));
+      if (f.called_from_c) runs.emplace_back();
+    }
+    if (runs.back().empty()) runs.pop_back();
+  }
+
+  // VM groups (maximal runs of consecutive VM frames), innermost first.
+  std::vector<size_t> group_start;
+  for (size_t i = 0; i < pcs.size(); ++i) {
+    if (vm_frame[i] && (i == 0 || !vm_frame[i - 1])) group_start.push_back(i);
+  }
+  // The outermost group takes whatever runs are left (the walk saw fewer C boundaries).
+  std::vector<std::vector<std::string>> assigned(group_start.size());
+  for (size_t g = 0, r = 0; g < group_start.size(); ++g) {
+    if (g + 1 == group_start.size()) {
+      for (; r < runs.size(); ++r) assigned[g].insert(assigned[g].end(), runs[r].begin(), runs[r].end());
+    } else if (r < runs.size()) {
+      assigned[g] = std::move(runs[r++]);
+    }
+    if (assigned[g].empty()) assigned[g].push_back("[lua:interpreter]");
+  }
+
+  out.clear();
+  for (size_t i = 0, g = 0; i < pcs.size(); ++i) {
+    if (vm_frame[i]) {
+      if (i == 0 || !vm_frame[i - 1]) {
+        for (auto& t : assigned[g]) out.push_back(SplicedFrame{0, false, std::move(t)});
+        ++g;
+      }
+      continue;
+    }
+    out.push_back(SplicedFrame{pcs[i], i > 0, {}});
+  }
+  if (any_lua) ++stats_.lua_samples;
+  reached_root = root;
+  return true;
+}
+
+}  // namespace kperf::prof

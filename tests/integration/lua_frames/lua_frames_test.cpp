@@ -1,0 +1,329 @@
+// Lua frames in `kperf record` stacks (real BPF, real luajit and nginx + lua module):
+// names, chunks and lines of Lua functions, JIT traces (`_[j]`), native frames below
+// the VM down to main, deep recursion, Lua -> C -> Lua order, nginx content handlers.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "record_test_util.hpp"
+
+namespace kperf::test {
+namespace {
+
+#define REQUIRE_ROOT() \
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF)"
+#define REQUIRE_LUAJIT() \
+  if (access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "needs Debian's luajit"
+
+const char* kHotLua = R"(local function inner(n)
+  local s = 0
+  for i = 1, n do s = s + (i % 7) * 3 end
+  return s
+end
+
+local function outer(n)
+  local t = 0
+  for k = 1, 10 do t = t + inner(n) end
+  return t
+end
+
+if arg[1] == "off" then jit.off() end
+local deadline = os.clock() + tonumber(arg[2] or 5)
+local acc = 0
+while os.clock() < deadline do
+  acc = acc + outer(1000)
+end
+print(acc)
+)";
+
+const char* kDeepLua = R"(jit.off()
+local function spin() local s = 0 for i = 1, 100000 do s = s + i % 3 end return s end
+local function rec(n)
+  if n == 0 then local r = spin() return r end
+  return rec(n - 1) + 1
+end
+local deadline = os.clock() + 5
+while os.clock() < deadline do rec(100) end
+)";
+
+const char* kSortLua = R"(jit.off()
+local function cmp(a, b)
+  return a > b
+end
+local function sorter(t)
+  table.sort(t, cmp)
+end
+local deadline = os.clock() + 5
+while os.clock() < deadline do
+  local t = {}
+  for i = 1, 2000 do t[i] = (i * 7919) % 2003 end
+  sorter(t)
+end
+)";
+
+void write(const std::string& path, const char* text) {
+  std::ofstream f(path);
+  f << text;
+}
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+// Index of the first frame (from `from`) matching pred, or npos.
+size_t find_frame(const Stack& s, const std::function<bool(const std::string&)>& pred, size_t from = 0) {
+  for (size_t i = from; i < s.frames.size(); ++i)
+    if (pred(s.frames[i])) return i;
+  return std::string::npos;
+}
+
+// Share of samples whose stack satisfies pred.
+double share(const std::vector<Stack>& stacks, const std::function<bool(const Stack&)>& pred) {
+  uint64_t n = 0, all = 0;
+  for (const auto& s : stacks) {
+    all += s.count;
+    if (pred(s)) n += s.count;
+  }
+  return all ? double(n) / double(all) : 0;
+}
+
+std::string top_stacks(const std::vector<Stack>& stacks, size_t n = 6) {
+  std::vector<Stack> v = stacks;
+  std::sort(v.begin(), v.end(), [](const Stack& a, const Stack& b) { return a.count > b.count; });
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < n; ++i) {
+    std::string line;
+    for (const auto& f : v[i].frames) line += (line.empty() ? "" : ";") + f;
+    out += fmt::format("{} {}\n", v[i].count, line.substr(0, 600));
+  }
+  return out;
+}
+
+// kperf record -F 499 -d 3 [extra] -- cmd; returns the folded stacks.
+std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cmd,
+                          const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv{KPERF_BINARY, "record", "-F", "499", "-d", "3", "-o", dir.file("out.folded")};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  const auto r = run(argv, 60);
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto stacks = parse_folded(read_file(dir.file("out.folded")));
+  EXPECT_GT(total_samples(stacks), 300u) << r.err;
+  return stacks;
+}
+
+// main chunk -> outer -> inner (innermost inner_suffix, e.g. "_[j]"), lines as given.
+// The main chunk's frame (first line 0, or its executing line with --lua-lines).
+bool is_main_chunk(const std::string& f, const std::string& chunk) { return starts_with(f, "? " + chunk + ":"); }
+
+bool hot_chain(const Stack& s, const std::string& chunk, int outer_line, int inner_line, bool jit) {
+  const size_t m = find_frame(s, [&](const std::string& f) { return is_main_chunk(f, chunk); });
+  if (m == std::string::npos || m + 2 >= s.frames.size()) return false;
+  const std::string outer = fmt::format("outer {}:{}", chunk, outer_line);
+  const std::string inner = fmt::format("inner {}:{}", chunk, inner_line);
+  if (s.frames[m + 1] != outer && s.frames[m + 1] != outer + "_[j]") return false;
+  if (jit) return s.frames[m + 2] == inner + "_[j]";
+  if (inner_line == 0) return starts_with(s.frames[m + 2], "inner " + chunk + ":");  // any line
+  return s.frames[m + 2] == inner;
+}
+
+bool reaches_main(const Stack& s) {
+  return s.frames.size() > 1 && find_frame(s, [](const std::string& f) { return f == "main"; }) != std::string::npos;
+}
+
+void check_hot(const std::vector<Stack>& stacks, const std::string& chunk, bool jit, bool lines) {
+  const int outer_line = lines ? 9 : 7, inner_line = lines ? 3 : 1;
+  const double chains =
+      share(stacks, [&](const Stack& s) { return hot_chain(s, chunk, outer_line, lines ? 0 : inner_line, jit); });
+  EXPECT_GE(chains, 0.90) << top_stacks(stacks);
+  if (lines) {
+    // The executing lines: outer at its call of inner, inner mostly in its loop (line 3).
+    EXPECT_GE(share(stacks, [&](const Stack& s) { return hot_chain(s, chunk, outer_line, inner_line, jit); }), 0.6)
+        << top_stacks(stacks);
+  }
+  EXPECT_GE(share(stacks, reaches_main), 0.90) << top_stacks(stacks);
+  // Lua frames sit above the native frames of the VM's host (lua_pcall), never below main.
+  EXPECT_GE(share(stacks,
+                  [&](const Stack& s) {
+                    const size_t m = find_frame(s, [](const std::string& f) { return f == "main"; });
+                    const size_t l = find_frame(s, [&](const std::string& f) { return is_main_chunk(f, chunk); });
+                    return m != std::string::npos && l != std::string::npos && m < l;
+                  }),
+            0.90);
+}
+
+TEST(LuaFrames, InterpreterChains) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("hot.lua"), kHotLua);
+  check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "off", "5"}), dir.file("hot.lua"), false, false);
+}
+
+TEST(LuaFrames, InterpreterExecutingLines) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("hot.lua"), kHotLua);
+  check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "off", "5"}, {"--lua-lines"}),
+            dir.file("hot.lua"), false, true);
+}
+
+TEST(LuaFrames, JitTraceChains) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("hot.lua"), kHotLua);
+  check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true, false);
+}
+
+TEST(LuaFrames, VanillaLuajitJitTraceChains) {
+  REQUIRE_ROOT();
+  const std::string root = KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
+  const std::string luajit = root + "/usr/bin/luajit";
+  ASSERT_EQ(access(luajit.c_str(), X_OK), 0) << luajit << " is missing: run scripts/setup";
+  TempDir dir;
+  write(dir.file("hot.lua"), kHotLua);
+  const std::string ld = "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu";
+  check_hot(record(dir, {"/usr/bin/env", ld, luajit, dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true,
+            false);
+}
+
+TEST(LuaFrames, DeepRecursionComesOutWhole) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("deep.lua"), kDeepLua);
+  const std::string chunk = dir.file("deep.lua");
+  const auto stacks = record(dir, {"/usr/bin/luajit", chunk});
+  const double whole = share(stacks, [&](const Stack& s) {
+    const size_t m = find_frame(s, [&](const std::string& f) { return f == "? " + chunk + ":0"; });
+    if (m == std::string::npos || m + 102 >= s.frames.size()) return false;
+    for (size_t i = 1; i <= 101; ++i)
+      if (s.frames[m + i] != "rec " + chunk + ":3") return false;
+    return s.frames[m + 102] == "spin " + chunk + ":2" && reaches_main(s);
+  });
+  EXPECT_GE(whole, 0.85) << top_stacks(stacks, 2);
+}
+
+TEST(LuaFrames, LuaCLuaSandwichInOrder) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("sort.lua"), kSortLua);
+  const std::string chunk = dir.file("sort.lua");
+  const auto stacks = record(dir, {"/usr/bin/luajit", chunk});
+  auto is_cmp = [&](const std::string& f) { return f.ends_with(" " + chunk + ":2"); };
+  const auto in_cmp = [&](const Stack& s) { return find_frame(s, is_cmp) != std::string::npos; };
+  EXPECT_GE(share(stacks, in_cmp), 0.2) << top_stacks(stacks);
+  // main chunk -> sorter -> table.sort -> (native sort code, lua_call) -> cmp
+  uint64_t cmp_samples = 0, ordered = 0;
+  for (const auto& s : stacks) {
+    if (!in_cmp(s)) continue;
+    cmp_samples += s.count;
+    const size_t m = find_frame(s, [&](const std::string& f) { return f == "? " + chunk + ":0"; });
+    const size_t so = find_frame(s, [&](const std::string& f) { return f == "sorter " + chunk + ":5"; }, m + 1);
+    const size_t ts = find_frame(s, [](const std::string& f) { return f == "table.sort"; }, so + 1);
+    const size_t c = find_frame(s, is_cmp, ts + 1);
+    if (m != std::string::npos && so == m + 1 && ts == so + 1 && c != std::string::npos && c > ts + 1 &&
+        reaches_main(s))
+      ordered += s.count;
+  }
+  EXPECT_GE(double(ordered), 0.9 * double(cmp_samples)) << top_stacks(stacks);
+}
+
+TEST(LuaFrames, NginxContentHandler) {
+  REQUIRE_ROOT();
+  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
+      access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
+    GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
+  TempDir dir;
+  chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
+  const std::string chunk = dir.file("handler.lua");
+  write(chunk.c_str(), R"(local function work(n)
+  local s = 0
+  for i = 1, n do s = s + (i % 13) end
+  return s
+end
+
+local function handle()
+  local t = 0
+  for k = 1, 20 do t = t + work(500) end
+  ngx.say("sum ", t)
+end
+
+handle()
+)");
+  const int port = free_port();
+  {
+    std::ofstream conf(dir.file("nginx.conf"));
+    conf << fmt::format(R"(load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+error_log {0}/error.log;
+pid {0}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {0}/body;
+  proxy_temp_path {0}/proxy;
+  fastcgi_temp_path {0}/fastcgi;
+  uwsgi_temp_path {0}/uwsgi;
+  scgi_temp_path {0}/scgi;
+  server {{
+    listen 127.0.0.1:{1};
+    location / {{ content_by_lua_file {2}; }}
+  }}
+}}
+)",
+                        dir.path(), port, chunk);
+  }
+  Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
+                dir.file("nginx.err"));
+  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
+  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
+                 dir.file("out.folded")},
+                dir.file("kperf.out"), dir.file("kperf.err"));
+  const auto load = run({"wrk", "-t1", "-c4", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
+  EXPECT_EQ(load.status, 0) << load.err;
+  EXPECT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
+  nginx.signal(SIGQUIT);
+  nginx.wait(10);
+  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
+  ASSERT_GT(total_samples(stacks), 200u) << read_file(dir.file("kperf.err"));
+
+  auto is_handler = [&](const std::string& f) { return starts_with(f, "handle " + chunk + ":7"); };
+  const auto has_handler = [&](const Stack& s) { return find_frame(s, is_handler) != std::string::npos; };
+  EXPECT_GE(share(stacks, has_handler), 0.3) << top_stacks(stacks);
+  uint64_t handler = 0, ordered = 0, with_work = 0;
+  for (const auto& s : stacks) {
+    if (!has_handler(s)) continue;
+    handler += s.count;
+    const size_t ev = find_frame(s, [](const std::string& f) { return f == "ngx_process_events_and_timers"; });
+    const size_t ch = find_frame(s, [](const std::string& f) { return starts_with(f, "ngx_http_lua_content"); },
+                                 ev == std::string::npos ? 0 : ev + 1);
+    const size_t main_chunk = find_frame(s, [&](const std::string& f) { return f == "? " + chunk + ":0"; },
+                                         ch == std::string::npos ? 0 : ch + 1);
+    const size_t h = find_frame(s, is_handler);
+    if (ev != std::string::npos && ch != std::string::npos && main_chunk != std::string::npos &&
+        h == main_chunk + 1)
+      ordered += s.count;
+    if (h + 1 < s.frames.size() && starts_with(s.frames[h + 1], "work " + chunk + ":1")) with_work += s.count;
+  }
+  EXPECT_GE(double(ordered), 0.9 * double(handler)) << top_stacks(stacks);
+  EXPECT_GE(double(with_work), 0.5 * double(handler)) << top_stacks(stacks);
+}
+
+}  // namespace
+}  // namespace kperf::test
