@@ -1,0 +1,455 @@
+// `kperf profile`: brings up the lab gateway for a workload, drives it with the load
+// generator for N runs while sampling its workers with eBPF, and writes flame graphs,
+// folded stacks, wrk-style / JSON / Markdown summaries and charts into one directory.
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "flamegraph/folded.hpp"
+#include "flamegraph/render.hpp"
+#include "kperf/charts.hpp"
+#include "kperf/command.hpp"
+#include "kperf/driver_docker.hpp"
+#include "kperf/driver_local.hpp"
+#include "kperf/kong_driver.hpp"
+#include "kperf/lab_driver.hpp"
+#include "kperf/output_file.hpp"
+#include "kperf/plugin_analysis.hpp"
+#include "kperf/profile_report.hpp"
+#include "kperf/profile_run.hpp"
+#include "kperf/progress.hpp"
+#include "kperf/workload.hpp"
+#include "loadgen/duration.hpp"
+#include "profiler/bpf_support.hpp"
+
+namespace kperf {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ProfileArgs {
+  std::string workload = std::string(kDefaultWorkload);
+  std::optional<int> runs;
+  std::string duration;
+  std::optional<int> threads;
+  std::optional<int> connections;
+  std::optional<double> rate;
+  int frequency = 99;
+  std::string warmup;
+  std::string out;
+  bool force = false;
+  std::string driver = "lab";
+  std::string version;      // --driver docker|local: the Kong version
+  std::string kong_prefix;  // --driver local
+  std::string focus;
+  int workers = 2;
+  std::string lab_dir;
+};
+
+// SIGINT/SIGTERM are blocked in this thread and every thread started after it (the
+// load generator's and the sampler's); one thread waits for them and sets `stop`.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      while (!done_.load()) {
+        timespec ts{0, 100'000'000};
+        const int s = sigtimedwait(&set_, nullptr, &ts);
+        if (s == SIGINT || s == SIGTERM) {
+          int none = 0;
+          signal_.compare_exchange_strong(none, s);  // the first one names the exit status
+          stop_.store(true);
+        }
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+  const std::atomic<bool>& stop() const { return stop_; }
+  int signal() const { return signal_.load(); }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> signal_{0};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+std::chrono::microseconds duration_arg(const std::string& text, const char* flag) {
+  try {
+    return loadgen::parse_duration(text);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}: {}", flag, e.what()));
+  }
+}
+
+fs::path default_out_dir(const std::string& workload) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return fs::path("kperf-out") / fmt::format("{}-{}", stamp, workload);
+}
+
+void check_out_dir(const fs::path& dir, bool force) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) {
+    throw UsageError(fmt::format("output '{}' exists and is not a directory", dir.string()));
+  }
+  if (!fs::is_empty(dir, ec) && !force) {
+    throw UsageError(fmt::format("output directory '{}' exists and is not empty (use --force to write into it)",
+                                 dir.string()));
+  }
+}
+
+// Writes the outputs into `dir` as they are produced; remembers their names.
+class OutputDir {
+ public:
+  explicit OutputDir(fs::path dir) : dir_(std::move(dir)) {}
+  template <typename Fn>
+  void write(const std::string& name, Fn&& fill) {
+    OutputFile f((dir_ / name).string());
+    fill(f.stream());
+    f.commit();
+    names_.push_back(name);
+  }
+  void text(const std::string& name, const std::string& content) {
+    write(name, [&](std::ostream& o) { o << content; });
+  }
+  fs::path path(const std::string& name) const { return dir_ / name; }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  fs::path dir_;
+  std::vector<std::string> names_;
+};
+
+void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,
+                 const std::string& subtitle) {
+  if (trie.total() <= 0) return;  // nothing to draw
+  fg::RenderOptions ropts;
+  ropts.svg.title = title;
+  ropts.svg.subtitle = subtitle;
+  ropts.svg.palette = fg::Palette::Lua;
+  out.write(name, [&](std::ostream& o) { fg::render(trie, ropts, o); });
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A free TCP port on 127.0.0.1 (bound to port 0, then released).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("cannot open a socket to pick a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot pick a free port on 127.0.0.1");
+  return ntohs(addr.sin_port);
+}
+
+// A private temporary directory, removed with its contents (the Kong driver's files).
+struct TempWorkDir {
+  fs::path path;
+  TempWorkDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kperf-kong-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory");
+    path = tmpl;
+  }
+  ~TempWorkDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempWorkDir(const TempWorkDir&) = delete;
+  TempWorkDir& operator=(const TempWorkDir&) = delete;
+};
+
+// --driver docker|local: Kong itself, DB-less with the workload's config; the lab still
+// provides the upstream (its own gateway stays idle).
+std::unique_ptr<KongGateway> make_kong(const ProfileArgs& a, const KongVersionSpec& version, const Workload& w,
+                                       const Lab& lab, const fs::path& work_dir) {
+  KongGatewaySpec spec;
+  spec.version = version;
+  spec.declarative_config = work_dir / "kong.json";
+  spec.proxy_port = free_port();
+  spec.status_port = free_port();
+  spec.worker_processes = a.workers;
+  spec.work_dir = work_dir;
+  // Readable by Kong's own user too (docker mounts the config into the container).
+  fs::permissions(work_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+  {
+    OutputFile f(spec.declarative_config.string());
+    f.stream() << w.kong_config("127.0.0.1", lab.upstream_port()).dump(2) << "\n";
+    f.commit();
+  }
+  if (a.driver == "docker") return std::make_unique<DockerKong>(spec);
+  LocalOptions lo;
+  lo.kong_prefix = a.kong_prefix;
+  return std::make_unique<LocalKongGateway>(spec, lo);
+}
+
+int run_profile_command(const ProfileArgs& a) {
+  if (a.driver != "lab" && a.driver != "docker" && a.driver != "local") {
+    throw UsageError(fmt::format("--driver {}: unknown; use lab, docker or local", a.driver));
+  }
+  const bool kong_driver = a.driver != "lab";
+  if (!kong_driver && !a.version.empty()) {
+    throw UsageError("--version needs --driver docker or --driver local (the lab gateway has no version)");
+  }
+  if (kong_driver && a.version.empty()) {
+    throw UsageError(fmt::format("--driver {} needs --version (a Kong release such as 3.4.2, or git:REF)", a.driver));
+  }
+  if (!a.kong_prefix.empty() && a.driver != "local") throw UsageError("--kong-prefix needs --driver local");
+  std::optional<KongVersionSpec> version;
+  if (kong_driver) version = parse_version_spec(a.version);
+  const Workload workload = Workload::load(a.workload);
+  PlanOverrides o;
+  o.runs = a.runs;
+  if (!a.duration.empty()) o.duration = duration_arg(a.duration, "--duration");
+  if (!a.warmup.empty()) o.warmup = duration_arg(a.warmup, "--warmup");
+  o.threads = a.threads;
+  o.connections = a.connections;
+  o.rate = a.rate;
+  o.frequency = a.frequency;
+  const RunPlan plan = make_plan(workload, o);
+
+  const fs::path out_dir = a.out.empty() ? default_out_dir(workload.name()) : fs::path(a.out);
+  check_out_dir(out_dir, a.force);
+  if (const std::string missing = prof::missing_bpf_support(); !missing.empty()) {
+    throw UsageError(fmt::format("profile samples the gateway with eBPF: {}", missing));
+  }
+  LabOptions lab_opts;
+  lab_opts.workers = a.workers;
+  if (!a.lab_dir.empty()) {
+    lab_opts.run_dir = a.lab_dir;
+    lab_opts.keep_run_dir = true;
+  }
+  check_lab_prerequisites(lab_opts);
+  if (a.driver == "docker") check_docker_available(default_runner());  // names the alternatives
+  if (a.driver == "local") {
+    LocalOptions lo;
+    lo.kong_prefix = a.kong_prefix;
+    (void)find_local_kong(lo);  // throws naming the alternatives when there is no Kong
+  }
+  std::error_code ec;
+  const bool created = !fs::exists(out_dir, ec);
+  fs::create_directories(out_dir, ec);
+  if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", out_dir.string(), ec.message()));
+
+  SignalWatcher signals;
+  ProgressDisplay progress(plan.planned_seconds(), ::isatty(STDERR_FILENO) == 1);
+  progress.message(fmt::format("kperf profile: workload {}, {} run{} x {}, lab gateway starting...",
+                               workload.name(), plan.runs, plan.runs == 1 ? "" : "s",
+                               loadgen::format_time_s(std::chrono::duration<double>(plan.duration).count())));
+
+  fs::path flamegraph;
+  bool interrupted = false;
+  int signal = 0;
+  try {
+    Lab lab(workload, lab_opts);
+    // The load's target is what is sampled: the gateway, or the upstream for a baseline.
+    const bool upstream = workload.load().target == LoadSpec::Target::Upstream;
+    std::optional<TempWorkDir> kong_dir;
+    std::unique_ptr<KongGateway> kong;
+    if (kong_driver && !upstream) {
+      kong_dir.emplace();
+      kong = make_kong(a, *version, workload, lab, kong_dir->path);
+      progress.message(fmt::format("starting Kong {} (--driver {})...", version->text, a.driver));
+      kong->start();
+    }
+    const std::string gateway_url = kong ? kong->proxy_url() : lab.gateway_url();
+    const std::string base_url = upstream ? lab.upstream_url() : gateway_url;
+    const pid_t sampled = upstream ? lab.upstream_master_pid()
+                                   : kong ? kong->master_pid() : lab.gateway_master_pid();
+    progress.message(fmt::format("gateway {}, upstream {}; load to {}, sampling the {} (master pid {})", gateway_url,
+                                 lab.upstream_url(), base_url, upstream ? "upstream" : "gateway", sampled));
+    ProfileResult result = run_profile(plan, base_url, sampled, signals.stop(), progress);
+    interrupted = result.interrupted;
+    signal = signals.signal();
+
+    OutputDir out(out_dir);
+    ReportContext ctx;
+    ctx.workload = workload.name();
+    ctx.description = workload.description();
+    ctx.origin = workload.origin();
+    ctx.driver = kong ? fmt::format("{} (Kong {})", a.driver, version->text) : "lab";
+    ctx.target_url = base_url;
+    ctx.plan = plan;
+    if (!a.focus.empty()) ctx.focus = a.focus;
+    if (kong) {
+      out.text("error.log", kong->error_log());
+    } else {
+      ctx.error_log_problems = lab.error_log_problems();
+      out.text("error.log", read_text(lab.error_log()));
+    }
+
+    // Graph titles need the combined RPS: a report without the outputs list first.
+    const ProfileReport pre(ctx, result);
+    const std::string subtitle =
+        fmt::format("{}, {} Hz, {} samples{}",
+                    upstream ? "lab upstream (baseline)"
+                             : kong ? fmt::format("Kong {} ({})", version->text, a.driver) : "lab gateway",
+                    plan.frequency,
+                    pre.sampling().stacks.samples, interrupted ? " (interrupted)" : "");
+    for (const auto& run : result.runs) {
+      out.write(fmt::format("run-{}.folded", run.index), [&](std::ostream& s) { fg::write_folded(run.stacks, s); });
+      write_graph(out, fmt::format("run-{}.svg", run.index), run.stacks,
+                  fmt::format("kperf profile: {} \u2014 run {} \u2014 {:.0f} req/s{}", workload.name(), run.index,
+                              run.load.rps(), run.interrupted ? " (interrupted)" : ""),
+                  subtitle);
+    }
+    out.write("profile.folded", [&](std::ostream& s) { fg::write_folded(result.combined, s); });
+    write_graph(out, "flamegraph.svg", result.combined, pre.title(), subtitle);
+    if (result.combined.total() > 0) flamegraph = out.path("flamegraph.svg");
+    if (!a.focus.empty()) {
+      const fg::StackTrie focused = focus(result.combined, a.focus);
+      if (focused.total() <= 0) {
+        progress.message(fmt::format("--focus {}: no sampled stack runs that plugin's code", a.focus));
+      }
+      out.write(fmt::format("focus-{}.folded", a.focus), [&](std::ostream& s) { fg::write_folded(focused, s); });
+      write_graph(out, fmt::format("focus-{}.svg", a.focus), focused,
+                  fmt::format("kperf profile: {} \u2014 plugin {}", workload.name(), a.focus), subtitle);
+    }
+    if (!result.runs.empty()) {
+      charts::RpsSeries rps{workload.name(), {}};
+      std::vector<charts::LatencySeries> lat;
+      const auto points = [](const loadgen::Histogram& h) {
+        std::vector<charts::LatencyPoint> p;
+        for (double q : {50.0, 90.0, 99.0, 99.9}) p.push_back({q, static_cast<double>(h.percentile(q))});
+        p.push_back({100, static_cast<double>(h.max())});
+        return p;
+      };
+      for (const auto& run : result.runs) {
+        rps.runs.push_back(run.load.rps());
+        lat.push_back({fmt::format("run {}", run.index), points(run.load.latency)});
+      }
+      lat.push_back({"combined", points(pre.combined().latency)});
+      out.text("rps.svg", charts::rps_chart({rps}, {fmt::format("Requests/s per run \u2014 {}", workload.name())}));
+      out.text("latency.svg", charts::latency_chart(lat, {fmt::format("Latency \u2014 {}", workload.name())}));
+    }
+    // The reports last: they list every output written before them.
+    ctx.outputs = out.names();
+    for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
+    const ProfileReport report(ctx, result);
+    out.text("summary.txt", report.summary_text());
+    out.text("summary.json", report.summary_json().dump(2) + "\n");
+    out.text("report.md", report.markdown());
+    progress.message(fmt::format("stopping the lab gateway; outputs in {}", out_dir.string()));
+  } catch (...) {  // ~Lab() has stopped nginx; leave no empty output directory behind
+    if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
+    throw;
+  }
+  if (!flamegraph.empty()) {
+    fmt::print("kperf: flame graph: {}\n", flamegraph.string());
+  } else {
+    fmt::print("kperf: no samples recorded: no flame graph (see {})\n", (out_dir / "summary.txt").string());
+  }
+  fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
+  std::fflush(stdout);
+  if (interrupted) {
+    fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
+    return 128 + (signal != 0 ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_profile(CLI::App& app) {
+  auto a = std::make_shared<ProfileArgs>();
+  auto* cmd = app.add_subcommand(
+      "profile",
+      "Profile a gateway under load: start the lab gateway (nginx + Lua, Kong-shaped) for a\n"
+      "workload, drive it with the load generator for N runs while sampling its worker\n"
+      "processes with eBPF, and write into one directory: profile.folded + flamegraph.svg\n"
+      "(all runs), run-N.folded + run-N.svg, summary.txt (wrk-style per run + combined),\n"
+      "summary.json, report.md (Markdown table), rps.svg, latency.svg and error.log.\n"
+      "Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and writes a partial\n"
+      "report marked as interrupted (exit status 130).");
+  cmd->add_option("--workload", a->workload,
+                  "Workload: a NAME from scripts/lab/workloads (e.g. key-auth, single-route) or a "
+                  "YAML file")
+      ->default_val(std::string(kDefaultWorkload));
+  cmd->add_option("--runs", a->runs, "Number of runs, combined in the results (default: the workload's, 3)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--duration", a->duration, "Duration of each run: 10s, 500ms, 2m (default: the workload's)");
+  cmd->add_option("-t,--threads", a->threads, "Load generator threads (default: the workload's)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("-c,--connections", a->connections, "Open connections in total (default: the workload's)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("-R,--rate", a->rate, "Constant rate in requests/s over all connections, like wrk2 -R "
+                                        "(default: the workload's; none: as fast as possible)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
+      ->default_val(99)
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--warmup", a->warmup, "Load before the first run, not measured nor sampled (e.g. 5s)");
+  cmd->add_option("-o,--out", a->out,
+                  "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-WORKLOAD); refused when it "
+                  "exists and is not empty, unless --force");
+  cmd->add_flag("--force", a->force, "Write into an existing non-empty output directory");
+  cmd->add_option("--driver", a->driver,
+                  "How the gateway is run: lab (the built-in lab gateway), docker (Kong's image kong:VERSION, "
+                  "needs a Docker engine) or local (an installed Kong, or --kong-prefix)")
+      ->default_val("lab");
+  cmd->add_option("--version", a->version,
+                  "Kong version for --driver docker|local: a release (3.4.2) or git:REF");
+  cmd->add_option("--kong-prefix", a->kong_prefix,
+                  "--driver local: Kong's install prefix or source tree (default: `kong` on the PATH)");
+  cmd->add_option("--focus", a->focus,
+                  "Also write focus-PLUGIN.folded / .svg: only the stacks through that Kong plugin's frames");
+  cmd->add_option("--workers", a->workers, "Gateway worker processes")->default_val(2)->check(CLI::Range(1, 64));
+  cmd->add_option("--lab-dir", a->lab_dir,
+                  "Run the lab gateway in this directory and keep it afterwards (confs, access and "
+                  "error logs); default: a temporary directory, removed");
+  cmd->callback([a] {
+    const int status = run_profile_command(*a);
+    if (status != 0) {
+      std::fflush(stdout);
+      std::exit(status);
+    }
+  });
+}
+
+}  // namespace kperf

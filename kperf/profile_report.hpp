@@ -1,0 +1,56 @@
+// The reports of a `kperf profile` session: summary.txt (wrk-style per run, then the
+// combined result like Kong's perf framework prints it, sampler line, plugin table),
+// summary.json (every figure) and report.md (a Markdown table for a PR comment).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kperf/plugin_analysis.hpp"
+#include "kperf/profile_run.hpp"
+#include "loadgen/report.hpp"
+#include "profiler/recorder.hpp"
+
+namespace kperf {
+
+// What the session was: known before it ran.
+struct ReportContext {
+  std::string workload;          // name
+  std::string description;
+  std::string origin;            // the workload file
+  std::string driver = "lab";
+  std::string target_url;        // where the load went (base URL)
+  RunPlan plan;
+  std::optional<std::string> focus;  // --focus PLUGIN
+  std::vector<std::string> error_log_problems;  // [error] lines of the gateway's logs
+  std::vector<std::string> outputs;             // file names written in the output dir
+};
+
+class ProfileReport {
+ public:
+  ProfileReport(ReportContext context, const ProfileResult& result);
+
+  std::string summary_text() const;
+  nlohmann::json summary_json() const;
+  std::string markdown() const;
+
+  // The flame graph's title: "kperf profile: WORKLOAD — 12345 req/s (3 runs)".
+  std::string title() const;
+  const loadgen::CombinedResult& combined() const { return combined_; }
+  const PluginTable& plugins() const { return plugins_; }
+  const prof::RecordSummary& sampling() const { return sampling_; }
+
+ private:
+  std::string run_header(const RunResult& run) const;
+
+  ReportContext ctx_;
+  const ProfileResult& result_;
+  loadgen::CombinedResult combined_;
+  prof::RecordSummary sampling_;  // every run's sampler figures added up
+  PluginTable plugins_;
+};
+
+}  // namespace kperf

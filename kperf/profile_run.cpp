@@ -1,0 +1,153 @@
+// `kperf profile` run plan and execution: warmup, then per run sampling + load in step.
+#include "kperf/profile_run.hpp"
+
+#include <exception>
+#include <string_view>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "kperf/command.hpp"
+
+namespace kperf {
+
+double RunPlan::planned_seconds() const {
+  using Sec = std::chrono::duration<double>;
+  return std::chrono::duration_cast<Sec>(warmup).count() +
+         runs * std::chrono::duration_cast<Sec>(duration).count();
+}
+
+loadgen::LoadConfig RunPlan::load_for(const std::string& base_url, std::chrono::microseconds d) const {
+  loadgen::LoadConfig c = load;
+  c.url = base_url + path;
+  c.duration = d;
+  return c;
+}
+
+RunPlan make_plan(const Workload& workload, const PlanOverrides& o) {
+  const LoadSpec& spec = workload.load();
+  RunPlan plan;
+  plan.runs = o.runs.value_or(spec.runs);
+  plan.duration = o.duration.value_or(std::chrono::duration_cast<std::chrono::microseconds>(spec.duration));
+  plan.warmup = o.warmup;
+  plan.frequency = o.frequency;
+  plan.path = spec.path.empty() ? "/" : spec.path;
+  if (plan.runs < 1) throw UsageError(fmt::format("--runs must be at least 1 (got {})", plan.runs));
+  if (plan.duration.count() <= 0) throw UsageError("--duration must be positive");
+  if (plan.warmup.count() < 0) throw UsageError("--warmup must not be negative");
+
+  loadgen::LoadConfig& c = plan.load;
+  c.threads = o.threads.value_or(spec.threads);
+  c.connections = o.connections.value_or(spec.connections);
+  c.rate = o.rate ? *o.rate : spec.rate.value_or(0.0);
+  c.method = spec.method;
+  for (const auto& [name, value] : spec.headers) c.headers.push_back(name + ": " + value);
+  try {
+    loadgen::validate(plan.load_for("http://127.0.0.1:1", plan.duration));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("workload '{}': {}", workload.name(), e.what()));
+  }
+  return plan;
+}
+
+void merge_stacks(const fg::StackTrie& from, fg::StackTrie& to) {
+  std::vector<fg::FrameId> path;
+  std::vector<fg::FrameId> mapped;
+  std::vector<fg::FrameId> ids(from.frames().size(), fg::FrameTable::kNone);
+  for (fg::NodeId n = 0; n < from.size(); ++n) {
+    const auto& node = from.node(n);
+    if (!node.terminal || n == fg::StackTrie::kRoot) continue;
+    path.clear();
+    from.path(n, path);
+    mapped.clear();
+    for (fg::FrameId f : path) {
+      if (ids[f] == fg::FrameTable::kNone) ids[f] = to.frames().intern(from.frames().name(f));
+      mapped.push_back(ids[f]);
+    }
+    if (node.has_base) {
+      to.add_diff(mapped, node.base, node.self);
+    } else {
+      to.add(mapped, node.self);
+    }
+  }
+}
+
+namespace {
+
+std::string run_line(const loadgen::LoadResult& r, const prof::RecordSummary& s, bool interrupted) {
+  return fmt::format("{:.1f}s, {} requests, {:.1f} req/s, {} errors, {} samples ({} lost){}", r.runtime_s,
+                     r.requests, r.rps(), r.errors.socket_total() + r.errors.status, s.stacks.samples,
+                     s.bpf.lost, interrupted ? " [interrupted]" : "");
+}
+
+}  // namespace
+
+ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_t master_pid,
+                          const std::atomic<bool>& stop, ProgressDisplay& progress) {
+  ProfileResult out;
+  out.runs_planned = plan.runs;
+  const auto on_progress = [&progress](const loadgen::Progress& p) {
+    progress.update(p.elapsed_s, p.current_rps, p.requests, p.errors);
+  };
+  const auto seconds = [](std::chrono::microseconds d) { return std::chrono::duration<double>(d).count(); };
+
+  if (plan.warmup.count() > 0 && !stop.load()) {
+    progress.begin("warmup", seconds(plan.warmup));
+    auto r = loadgen::run_load(plan.load_for(base_url, plan.warmup), on_progress, &stop);
+    progress.end(fmt::format("{:.1f}s, {} requests, {:.1f} req/s (not measured){}", r.runtime_s, r.requests,
+                             r.rps(), r.stopped_early ? " [interrupted]" : ""));
+    out.warmup = std::move(r);
+  }
+  out.warmup_done = !stop.load();
+
+  for (int i = 1; i <= plan.runs && !stop.load(); ++i) {
+    const auto config = plan.load_for(base_url, plan.duration);
+    prof::RecordOptions ropts;
+    ropts.pids = {master_pid};
+    ropts.sampler.frequency = plan.frequency;
+    // Ends with the load (run_stop); the duration is only a backstop.
+    ropts.duration_s = seconds(plan.duration) + 30;
+    std::atomic<bool> run_stop{false};
+    auto recorder = std::make_unique<prof::Recorder>(std::move(ropts), run_stop);
+
+    prof::RecordSummary summary;
+    std::exception_ptr record_error;
+    std::thread sampler([&] {
+      try {
+        summary = recorder->run();
+      } catch (...) {
+        record_error = std::current_exception();
+      }
+    });
+    progress.begin(fmt::format("run {}/{}", i, plan.runs), seconds(plan.duration));
+    loadgen::LoadResult load;
+    std::exception_ptr load_error;
+    try {
+      load = loadgen::run_load(config, on_progress, &stop);
+    } catch (...) {
+      load_error = std::current_exception();
+    }
+    run_stop.store(true);
+    sampler.join();
+    if (load_error) std::rethrow_exception(load_error);
+    if (record_error) std::rethrow_exception(record_error);
+
+    RunResult run;
+    run.index = i;
+    run.interrupted = load.stopped_early || stop.load();
+    run.load = std::move(load);
+    run.record = summary;
+    // The recorder is stopped when the load ends: "interrupted" only if a signal cut it.
+    if (run.record.end_reason == "interrupted" && !run.interrupted) run.record.end_reason = "duration";
+    merge_stacks(recorder->trie(), run.stacks);
+    recorder.reset();
+    merge_stacks(run.stacks, out.combined);
+    progress.end(run_line(run.load, run.record, run.interrupted));
+    out.runs.push_back(std::move(run));
+  }
+  out.interrupted = stop.load() || static_cast<int>(out.runs.size()) < plan.runs ||
+                    (!out.runs.empty() && out.runs.back().interrupted);
+  return out;
+}
+
+}  // namespace kperf

@@ -1,0 +1,408 @@
+// Integration tests of `kperf profile`: runs the kperf binary on the lab gateway and
+// checks its outputs, request counts against the gateway's access log, the output
+// directory guard, and Ctrl-C (SIGINT) mid-run.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+#define REQUIRE_ROOT() \
+  if (::geteuid() != 0) GTEST_SKIP() << "kperf profile samples with eBPF: needs root"
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+size_t line_count(const fs::path& p) {
+  std::ifstream in(p);
+  size_t n = 0;
+  std::string line;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+// A fresh directory under $TMPDIR, removed with its contents afterwards.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kperf-profile-test-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// The kperf binary started with stdout/stderr in files; killed and reaped if not waited for.
+class Kperf {
+ public:
+  // `path_env`: the child's PATH if not empty.
+  Kperf(const std::vector<std::string>& args, const fs::path& dir, const std::string& path_env = "")
+      : out_(dir / "stdout"), err_(dir / "stderr") {
+    std::vector<std::string> argv{KPERF_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int n = ::open("/dev/null", O_RDONLY);
+      ::dup2(n, 0);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<char*> cargv;
+      for (auto& s : argv) cargv.push_back(s.data());
+      cargv.push_back(nullptr);
+      if (!path_env.empty()) ::setenv("PATH", path_env.c_str(), 1);
+      ::execv(cargv[0], cargv.data());
+      ::_exit(127);
+    }
+  }
+  ~Kperf() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Exit status (128+signal when killed), or -1 after `seconds`.
+  int wait(double seconds) {
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
+      int st = 0;
+      pid_t r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+  pid_t pid() const { return pid_; }
+  std::string out() const { return read_file(out_); }
+  std::string err() const { return read_file(err_); }
+
+ private:
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+struct Folded {
+  std::map<std::string, double> stacks;  // "a;b;c" -> count
+  double total = 0;
+};
+
+Folded read_folded(const fs::path& p) {
+  Folded f;
+  std::istringstream in(read_file(p));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    double c = std::stod(line.substr(sp + 1));
+    f.stacks[line.substr(0, sp)] += c;
+    f.total += c;
+  }
+  return f;
+}
+
+bool any_stack(const Folded& f, const std::function<bool(const std::string&)>& pred) {
+  for (const auto& [s, c] : f.stacks) {
+    if (pred(s)) return true;
+  }
+  return false;
+}
+
+// Processes (other than this test) whose command line mentions `dir` (the lab run
+// directory: nginx -p prefix of the masters) or that hold a file under it open (the
+// workers: their logs).
+std::vector<pid_t> processes_using(const fs::path& dir) {
+  const std::string needle = dir.string();
+  std::vector<pid_t> found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(name);
+    if (pid == ::getpid()) continue;
+    std::string cmd = read_file(e.path() / "cmdline");
+    for (char& c : cmd) {
+      if (c == '\0') c = ' ';
+    }
+    bool uses = cmd.find(needle) != std::string::npos;
+    std::error_code ec;
+    for (fs::directory_iterator fd(e.path() / "fd", ec), end; !uses && !ec && fd != end; fd.increment(ec)) {
+      std::error_code lec;
+      uses = fs::read_symlink(fd->path(), lec).string().rfind(needle, 0) == 0;
+    }
+    if (uses) found.push_back(pid);
+  }
+  return found;
+}
+
+bool lua_frames_present(const Folded& f) {
+  return any_stack(f, [](const std::string& s) { return s.find(".lua:") != std::string::npos; });
+}
+
+constexpr const char* kKeyAuthChunk = "kong/plugins/key-auth/handler.lua";
+
+// Two runs on the default workload (key-auth): every output is written, consistent with
+// each other, the stacks show the nginx event loop running the lua module, and the
+// requests the summary counts are the requests the gateway logged.
+TEST(Profile, WritesEveryOutputAndCountsMatchTheAccessLog) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  const fs::path lab = t.path / "lab";
+  Kperf k({"profile", "--runs", "2", "--duration", "3s", "-F", "199", "--out", out, "--lab-dir", lab}, t.path);
+  ASSERT_EQ(k.wait(90), 0) << k.err();
+  EXPECT_THAT(k.out(), HasSubstr("kperf: flame graph: " + (out / "flamegraph.svg").string()));
+
+  for (const char* name : {"profile.folded", "flamegraph.svg", "run-1.folded", "run-1.svg", "run-2.folded",
+                           "run-2.svg", "summary.txt", "summary.json", "report.md", "rps.svg", "latency.svg"}) {
+    EXPECT_GT(fs::exists(out / name) ? fs::file_size(out / name) : 0u, 0u) << name;
+  }
+  EXPECT_TRUE(fs::exists(out / "error.log"));
+  EXPECT_FALSE(fs::exists(out / "run-3.folded"));
+
+  const json s = json::parse(read_file(out / "summary.json"));
+  EXPECT_EQ(s["workload"]["name"], "key-auth");
+  EXPECT_EQ(s["interrupted"], false);
+  EXPECT_EQ(s["runs_completed"], 2);
+  ASSERT_EQ(s["runs"].size(), 2u);
+  uint64_t requests = 0, in_flight = 0;
+  for (const auto& r : s["runs"]) {
+    EXPECT_GT(r["load"]["requests"].get<uint64_t>(), 100u);
+    EXPECT_EQ(r["load"]["errors"]["status"], 0);
+    EXPECT_GT(r["sampler"]["samples"].get<uint64_t>(), 0u);
+    requests += r["load"]["requests"].get<uint64_t>();
+    in_flight += r["load"]["in_flight_at_end"].get<uint64_t>();
+  }
+  EXPECT_EQ(s["combined"]["requests"].get<uint64_t>(), requests);
+
+  // Every completed request was logged; requests still in flight when a run ended may
+  // have been logged too (as the gateway finished them), nothing else.
+  const size_t logged = line_count(lab / "logs" / "gateway-access.log");
+  EXPECT_GE(logged, requests);
+  EXPECT_LE(logged, requests + in_flight);
+
+  // The combined folded stacks are the sum of the runs'.
+  const Folded all = read_folded(out / "profile.folded");
+  const Folded r1 = read_folded(out / "run-1.folded");
+  const Folded r2 = read_folded(out / "run-2.folded");
+  EXPECT_GT(r1.total, 0);
+  EXPECT_GT(r2.total, 0);
+  EXPECT_DOUBLE_EQ(all.total, r1.total + r2.total);
+  EXPECT_EQ(all.total, s["sampler"]["samples"].get<double>());
+
+  // nginx's event loop running the lua module's handlers.
+  EXPECT_TRUE(any_stack(all, [](const std::string& st) {
+    auto ev = st.find("ngx_process_events_and_timers");
+    return ev != std::string::npos && st.find(";ngx_http_lua_", ev) != std::string::npos;
+  }));
+  // Lua frames are spliced in: the key-auth plugin's handler runs on the sampled stacks,
+  // and the plugin table attributes samples to it.
+  ASSERT_TRUE(lua_frames_present(all));
+  EXPECT_TRUE(any_stack(all, [](const std::string& st) { return st.find(kKeyAuthChunk) != std::string::npos; }));
+  bool key_auth_row = false;
+  for (const auto& row : s["plugins"]["plugins"]) {
+    if (row["name"] == "key-auth") key_auth_row = row["samples"].get<double>() > 0;
+  }
+  EXPECT_TRUE(key_auth_row) << s["plugins"].dump();
+
+  const std::string txt = read_file(out / "summary.txt");
+  EXPECT_THAT(txt, HasSubstr("### Run 1/2"));
+  EXPECT_THAT(txt, HasSubstr("### Run 2/2"));
+  EXPECT_THAT(txt, HasSubstr("### Combined result (2 runs)"));
+  EXPECT_THAT(txt, HasSubstr("RPS     Avg: "));
+  EXPECT_THAT(txt, HasSubstr("Latency Avg: "));
+  EXPECT_THAT(txt, HasSubstr(std::to_string(requests) + " requests"));
+  const std::string md = read_file(out / "report.md");
+  EXPECT_THAT(md, HasSubstr("| `key-auth` | lab | 2 x 3s |"));
+  const std::string svg = read_file(out / "flamegraph.svg");
+  EXPECT_THAT(svg, HasSubstr("kperf profile: key-auth"));
+  EXPECT_THAT(svg, HasSubstr("ngx_process_events_and_timers"));
+  // The lab was stopped.
+  EXPECT_THAT(processes_using(lab), ::testing::IsEmpty());
+}
+
+// Without plugins no key-auth frame can appear (checked when Lua frames are in stacks).
+TEST(Profile, SingleRouteHasNoKeyAuthFrames) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  Kperf k({"profile", "--workload", "single-route", "--runs", "1", "--duration", "2s", "-F", "199", "--out", out},
+          t.path);
+  ASSERT_EQ(k.wait(60), 0) << k.err();
+  const Folded all = read_folded(out / "profile.folded");
+  EXPECT_GT(all.total, 0);
+  EXPECT_TRUE(lua_frames_present(all));  // the gateway's Lua code runs here too
+  EXPECT_FALSE(any_stack(all, [](const std::string& st) { return st.find(kKeyAuthChunk) != std::string::npos; }));
+  EXPECT_EQ(json::parse(read_file(out / "summary.json"))["workload"]["name"], "single-route");
+}
+
+// An existing non-empty output directory is refused (one line, status 2, before the
+// lab starts); --force writes into it and keeps what was there.
+TEST(Profile, NonEmptyOutputDirectoryNeedsForce) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  fs::create_directories(out);
+  { std::ofstream(out / "keep.txt") << "mine\n"; }
+  {
+    Kperf k({"profile", "--runs", "1", "--duration", "1s", "--out", out}, t.path);
+    EXPECT_EQ(k.wait(30), 2);
+    const std::string err = k.err();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_THAT(err, HasSubstr("--force"));
+    EXPECT_THAT(err, HasSubstr(out.string()));
+    EXPECT_FALSE(fs::exists(out / "summary.json"));
+  }
+  Kperf k({"profile", "--runs", "1", "--duration", "1s", "--out", out, "--force"}, t.path);
+  ASSERT_EQ(k.wait(60), 0) << k.err();
+  EXPECT_EQ(read_file(out / "keep.txt"), "mine\n");
+  const json s = json::parse(read_file(out / "summary.json"));
+  EXPECT_EQ(s["runs_completed"], 1);
+  EXPECT_TRUE(fs::exists(out / "flamegraph.svg"));
+}
+
+// Without the privileges to sample: one clear line, status 2, nothing started or written
+// (run as `nobody` through setpriv).
+TEST(Profile, WithoutPrivilegesOneErrorBeforeStartingAnything) {
+  REQUIRE_ROOT();
+  if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "needs /usr/bin/setpriv to drop privileges";
+  TempDir t;
+  fs::permissions(t.path, fs::perms::all);  // nobody writes its stdout/stderr files here
+  const fs::path out = t.path / "out";
+  std::vector<std::string> args{"--reuid=65534", "--regid=65534", "--clear-groups", KPERF_BINARY,
+                                "profile", "--runs", "1", "--duration", "1s", "--out", out.string()};
+  // (Kperf starts KPERF_BINARY itself; here setpriv starts it as nobody.)
+  const fs::path out_file = t.path / "stdout", err_file = t.path / "stderr";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> argv{const_cast<char*>("/usr/bin/setpriv")};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 2);
+  const std::string err = read_file(err_file);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_THAT(err, HasSubstr("eBPF"));
+  EXPECT_THAT(err, HasSubstr("CAP_BPF"));
+  EXPECT_EQ(read_file(out_file), "");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// --driver docker / local where there is no Docker CLI / no Kong: one line naming the
+// alternatives, status 2, nothing started or written.
+TEST(Profile, KongDriversWithoutDockerOrKongFailNamingTheAlternatives) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  {
+    // No docker CLI on this PATH.
+    Kperf k({"profile", "--driver", "docker", "--version", "3.4.2", "--out", out}, t.path, "/nonexistent-kperf-test");
+    EXPECT_EQ(k.wait(30), 2);
+    const std::string err = k.err();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_THAT(err, HasSubstr("--driver docker"));
+    EXPECT_THAT(err, HasSubstr("--driver lab"));
+    EXPECT_THAT(err, HasSubstr("--driver local"));
+  }
+  {
+    const fs::path empty_prefix = t.path / "no-kong-here";
+    fs::create_directories(empty_prefix);
+    Kperf k({"profile", "--driver", "local", "--version", "3.4.2", "--kong-prefix", empty_prefix, "--out", out},
+            t.path);
+    EXPECT_EQ(k.wait(30), 2);
+    const std::string err = k.err();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_THAT(err, HasSubstr(empty_prefix.string()));
+    EXPECT_THAT(err, HasSubstr("--driver docker"));
+    EXPECT_THAT(err, HasSubstr("--driver lab"));
+  }
+  {
+    Kperf k({"profile", "--driver", "docker", "--out", out}, t.path);
+    EXPECT_EQ(k.wait(30), 2);
+    EXPECT_THAT(k.err(), HasSubstr("--version"));
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// Ctrl-C in the middle of the first run: load and sampling stop, a consistent partial
+// report marked interrupted is written, the lab's nginx processes are gone, status 130.
+TEST(Profile, SigintWritesAPartialReportAndStopsTheLab) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  const fs::path lab = t.path / "lab";
+  Kperf k({"profile", "--runs", "3", "--duration", "30s", "--out", out, "--lab-dir", lab}, t.path);
+  const fs::path access = lab / "logs" / "gateway-access.log";
+  // Wait until the first run is under way: it started and the gateway logged requests.
+  const auto deadline = Clock::now() + std::chrono::seconds(40);
+  while (Clock::now() < deadline &&
+         !(k.err().find("run 1/3") != std::string::npos && fs::exists(access) && line_count(access) > 500)) {
+    ASSERT_EQ(::waitpid(k.pid(), nullptr, WNOHANG), 0) << "kperf exited early: " << k.err();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(line_count(access), 500u) << k.err();
+  const auto lab_processes = processes_using(lab);
+  ASSERT_GE(lab_processes.size(), 4u);  // kperf, 2 masters, their workers
+  const auto signalled = Clock::now();
+  ASSERT_EQ(::kill(k.pid(), SIGINT), 0);
+  EXPECT_EQ(k.wait(30), 130) << k.err();
+  EXPECT_LT(Clock::now() - signalled, std::chrono::seconds(20));  // well before the runs' 90 s
+  EXPECT_THAT(k.err(), HasSubstr("interrupted"));
+
+  const json s = json::parse(read_file(out / "summary.json"));
+  EXPECT_EQ(s["interrupted"], true);
+  EXPECT_EQ(s["runs_planned"], 3);
+  EXPECT_EQ(s["runs_completed"], 0);
+  ASSERT_EQ(s["runs"].size(), 1u);
+  EXPECT_EQ(s["runs"][0]["interrupted"], true);
+  EXPECT_EQ(s["runs"][0]["load"]["stopped_early"], true);
+  EXPECT_LT(s["runs"][0]["load"]["runtime_s"].get<double>(), 30.0);
+  EXPECT_EQ(s["combined"]["requests"], s["runs"][0]["load"]["requests"]);
+  EXPECT_THAT(read_file(out / "summary.txt"), HasSubstr("INTERRUPTED: 0 of 3 runs completed"));
+  EXPECT_THAT(read_file(out / "report.md"), HasSubstr("**Interrupted**"));
+  EXPECT_TRUE(fs::exists(out / "run-1.folded"));
+  EXPECT_FALSE(fs::exists(out / "run-2.folded"));
+  EXPECT_THAT(processes_using(lab), ::testing::IsEmpty());
+}
+
+}  // namespace
