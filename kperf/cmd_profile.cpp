@@ -65,46 +65,6 @@ struct ProfileArgs {
   std::string lab_dir;
 };
 
-// SIGINT/SIGTERM are blocked in this thread and every thread started after it (the
-// load generator's and the sampler's); one thread waits for them and sets `stop`.
-class SignalWatcher {
- public:
-  SignalWatcher() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this] {
-      while (!done_.load()) {
-        timespec ts{0, 100'000'000};
-        const int s = sigtimedwait(&set_, nullptr, &ts);
-        if (s == SIGINT || s == SIGTERM) {
-          int none = 0;
-          signal_.compare_exchange_strong(none, s);  // the first one names the exit status
-          stop_.store(true);
-        }
-      }
-    });
-  }
-  ~SignalWatcher() {
-    done_.store(true);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SignalWatcher(const SignalWatcher&) = delete;
-  SignalWatcher& operator=(const SignalWatcher&) = delete;
-  const std::atomic<bool>& stop() const { return stop_; }
-  int signal() const { return signal_.load(); }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> signal_{0};
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 std::chrono::microseconds duration_arg(const std::string& text, const char* flag) {
   try {
     return loadgen::parse_duration(text);
@@ -120,57 +80,6 @@ fs::path default_out_dir(const std::string& workload) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
   return fs::path("kperf-out") / fmt::format("{}-{}", stamp, workload);
-}
-
-void check_out_dir(const fs::path& dir, bool force) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return;
-  if (!fs::is_directory(dir, ec)) {
-    throw UsageError(fmt::format("output '{}' exists and is not a directory", dir.string()));
-  }
-  if (!fs::is_empty(dir, ec) && !force) {
-    throw UsageError(fmt::format("output directory '{}' exists and is not empty (use --force to write into it)",
-                                 dir.string()));
-  }
-}
-
-// Writes the outputs into `dir` as they are produced; remembers their names.
-class OutputDir {
- public:
-  explicit OutputDir(fs::path dir) : dir_(std::move(dir)) {}
-  template <typename Fn>
-  void write(const std::string& name, Fn&& fill) {
-    OutputFile f((dir_ / name).string());
-    fill(f.stream());
-    f.commit();
-    names_.push_back(name);
-  }
-  void text(const std::string& name, const std::string& content) {
-    write(name, [&](std::ostream& o) { o << content; });
-  }
-  fs::path path(const std::string& name) const { return dir_ / name; }
-  const std::vector<std::string>& names() const { return names_; }
-
- private:
-  fs::path dir_;
-  std::vector<std::string> names_;
-};
-
-void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,
-                 const std::string& subtitle) {
-  if (trie.total() <= 0) return;  // nothing to draw
-  fg::RenderOptions ropts;
-  ropts.svg.title = title;
-  ropts.svg.subtitle = subtitle;
-  ropts.svg.palette = fg::Palette::Lua;
-  out.write(name, [&](std::ostream& o) { fg::render(trie, ropts, o); });
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A free TCP port on 127.0.0.1 (bound to port 0, then released).
@@ -351,23 +260,7 @@ int run_profile_command(const ProfileArgs& a) {
       write_graph(out, fmt::format("focus-{}.svg", a.focus), focused,
                   fmt::format("kperf profile: {} \u2014 plugin {}", workload.name(), a.focus), subtitle);
     }
-    if (!result.runs.empty()) {
-      charts::RpsSeries rps{workload.name(), {}};
-      std::vector<charts::LatencySeries> lat;
-      const auto points = [](const loadgen::Histogram& h) {
-        std::vector<charts::LatencyPoint> p;
-        for (double q : {50.0, 90.0, 99.0, 99.9}) p.push_back({q, static_cast<double>(h.percentile(q))});
-        p.push_back({100, static_cast<double>(h.max())});
-        return p;
-      };
-      for (const auto& run : result.runs) {
-        rps.runs.push_back(run.load.rps());
-        lat.push_back({fmt::format("run {}", run.index), points(run.load.latency)});
-      }
-      lat.push_back({"combined", points(pre.combined().latency)});
-      out.text("rps.svg", charts::rps_chart({rps}, {fmt::format("Requests/s per run \u2014 {}", workload.name())}));
-      out.text("latency.svg", charts::latency_chart(lat, {fmt::format("Latency \u2014 {}", workload.name())}));
-    }
+    write_load_charts(out, workload.name(), result, pre);
     // The reports last: they list every output written before them.
     ctx.outputs = out.names();
     for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);

@@ -1,7 +1,14 @@
 // summary.txt, summary.json and report.md of a `kperf profile` session.
 #include "kperf/profile_report.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/core.h>
+
+#include "flamegraph/render.hpp"
+#include "kperf/charts.hpp"
+#include "kperf/command.hpp"
 
 #include "loadgen/duration.hpp"
 
@@ -202,6 +209,57 @@ std::string ProfileReport::markdown() const {
     out += plugins_.to_markdown();
   }
   return out;
+}
+
+namespace fs = std::filesystem;
+
+void check_out_dir(const fs::path& dir, bool force) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) {
+    throw UsageError(fmt::format("output '{}' exists and is not a directory", dir.string()));
+  }
+  if (!fs::is_empty(dir, ec) && !force) {
+    throw UsageError(fmt::format("output directory '{}' exists and is not empty (use --force to write into it)",
+                                 dir.string()));
+  }
+}
+
+void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,
+                 const std::string& subtitle) {
+  if (trie.total() <= 0) return;  // nothing to draw
+  fg::RenderOptions ropts;
+  ropts.svg.title = title;
+  ropts.svg.subtitle = subtitle;
+  ropts.svg.palette = fg::Palette::Lua;
+  out.write(name, [&](std::ostream& o) { fg::render(trie, ropts, o); });
+}
+
+void write_load_charts(OutputDir& out, const std::string& name, const ProfileResult& result,
+                       const ProfileReport& report) {
+  if (result.runs.empty()) return;
+  charts::RpsSeries rps{name, {}};
+  std::vector<charts::LatencySeries> lat;
+  const auto points = [](const loadgen::Histogram& h) {
+    std::vector<charts::LatencyPoint> p;
+    for (double q : {50.0, 90.0, 99.0, 99.9}) p.push_back({q, static_cast<double>(h.percentile(q))});
+    p.push_back({100, static_cast<double>(h.max())});
+    return p;
+  };
+  for (const auto& run : result.runs) {
+    rps.runs.push_back(run.load.rps());
+    lat.push_back({fmt::format("run {}", run.index), points(run.load.latency)});
+  }
+  lat.push_back({"combined", points(report.combined().latency)});
+  out.text("rps.svg", charts::rps_chart({rps}, {fmt::format("Requests/s per run \u2014 {}", name)}));
+  out.text("latency.svg", charts::latency_chart(lat, {fmt::format("Latency \u2014 {}", name)}));
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace kperf

@@ -3,12 +3,15 @@
 // summary.json (every figure) and report.md (a Markdown table for a PR comment).
 #pragma once
 
+#include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "kperf/output_file.hpp"
 #include "kperf/plugin_analysis.hpp"
 #include "kperf/profile_run.hpp"
 #include "loadgen/report.hpp"
@@ -52,5 +55,41 @@ class ProfileReport {
   prof::RecordSummary sampling_;  // every run's sampler figures added up
   PluginTable plugins_;
 };
+
+// Refuses an output directory that exists and is not empty unless `force`, or is a file.
+void check_out_dir(const std::filesystem::path& dir, bool force);
+
+// Writes the outputs into a directory as they are produced; remembers their names.
+class OutputDir {
+ public:
+  explicit OutputDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  template <typename Fn>
+  void write(const std::string& name, Fn&& fill) {
+    OutputFile f((dir_ / name).string());
+    fill(f.stream());
+    f.commit();
+    names_.push_back(name);
+  }
+  void text(const std::string& name, const std::string& content) {
+    write(name, [&](std::ostream& o) { o << content; });
+  }
+  std::filesystem::path path(const std::string& name) const { return dir_ / name; }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string> names_;
+};
+
+// NAME as an interactive flame graph (lua palette); nothing when the trie is empty.
+void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,
+                 const std::string& subtitle);
+
+// rps.svg and latency.svg for the runs of `result` (nothing without runs).
+void write_load_charts(OutputDir& out, const std::string& name, const ProfileResult& result,
+                       const ProfileReport& report);
+
+// A whole file's text (empty if unreadable).
+std::string read_text(const std::filesystem::path& p);
 
 }  // namespace kperf

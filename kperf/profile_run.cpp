@@ -1,7 +1,11 @@
 // `kperf profile` run plan and execution: warmup, then per run sampling + load in step.
 #include "kperf/profile_run.hpp"
 
+#include <pthread.h>
+#include <time.h>
+
 #include <exception>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
@@ -10,6 +14,30 @@
 #include "kperf/command.hpp"
 
 namespace kperf {
+
+SignalWatcher::SignalWatcher() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  thread_ = std::thread([this] {
+    while (!done_.load()) {
+      timespec ts{0, 100'000'000};
+      const int s = sigtimedwait(&set_, nullptr, &ts);
+      if (s == SIGINT || s == SIGTERM) {
+        int none = 0;
+        signal_.compare_exchange_strong(none, s);  // the first one names the exit status
+        stop_.store(true);
+      }
+    }
+  });
+}
+
+SignalWatcher::~SignalWatcher() {
+  done_.store(true);
+  thread_.join();
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
 
 double RunPlan::planned_seconds() const {
   using Sec = std::chrono::duration<double>;
@@ -80,6 +108,27 @@ std::string run_line(const loadgen::LoadResult& r, const prof::RecordSummary& s,
                      s.bpf.lost, interrupted ? " [interrupted]" : "");
 }
 
+// No load: waits for the duration (or a stop), showing progress; `tick` runs every 100 ms.
+template <typename Tick>
+loadgen::LoadResult sample_only(std::chrono::microseconds duration, const std::atomic<bool>& stop,
+                                ProgressDisplay& progress, Tick&& tick) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto end = start + duration;
+  loadgen::LoadResult r;
+  while (Clock::now() < end) {
+    if (stop.load()) {
+      r.stopped_early = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    tick();  // from this thread: the progress display is not shared with the sampler
+    progress.update(std::chrono::duration<double>(Clock::now() - start).count(), 0, 0, 0);
+  }
+  r.runtime_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return r;
+}
+
 }  // namespace
 
 ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_t master_pid,
@@ -105,6 +154,24 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     prof::RecordOptions ropts;
     ropts.pids = {master_pid};
     ropts.sampler.frequency = plan.frequency;
+    ropts.root = plan.root;
+    std::mutex changes_mutex;
+    std::vector<std::string> changes;
+    ropts.on_targets_changed = [&](const prof::TargetChanges& c) {
+      std::string line = "workers changed:";
+      for (pid_t p : c.added) line += fmt::format(" +{}", p);
+      for (pid_t p : c.removed) line += fmt::format(" -{}", p);
+      const std::lock_guard<std::mutex> lock(changes_mutex);
+      changes.push_back(std::move(line));
+    };
+    size_t shown = 0;  // changes printed so far (from this thread only)
+    const auto show_changes = [&] {
+      const std::lock_guard<std::mutex> lock(changes_mutex);
+      for (; shown < changes.size(); ++shown) {
+        progress.message(changes[shown]);
+        out.worker_changes.push_back(changes[shown]);
+      }
+    };
     // Ends with the load (run_stop); the duration is only a backstop.
     ropts.duration_s = seconds(plan.duration) + 30;
     std::atomic<bool> run_stop{false};
@@ -123,12 +190,23 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     loadgen::LoadResult load;
     std::exception_ptr load_error;
     try {
-      load = loadgen::run_load(config, on_progress, &stop);
+      if (plan.with_load) {
+        load = loadgen::run_load(
+            config,
+            [&](const loadgen::Progress& p) {
+              show_changes();  // progress is called from this thread
+              on_progress(p);
+            },
+            &stop);
+      } else {
+        load = sample_only(plan.duration, stop, progress, show_changes);
+      }
     } catch (...) {
       load_error = std::current_exception();
     }
     run_stop.store(true);
     sampler.join();
+    show_changes();
     if (load_error) std::rethrow_exception(load_error);
     if (record_error) std::rethrow_exception(record_error);
 

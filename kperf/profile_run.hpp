@@ -3,12 +3,14 @@
 // the load generator drives the gateway for the run's duration; results kept per run.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flamegraph/trie.hpp"
@@ -36,6 +38,8 @@ struct RunPlan {
   std::chrono::microseconds warmup{0};
   int frequency = 99;
   std::string path;            // request target template, appended to the target URL
+  bool with_load = true;       // false: only sample for the duration (kperf attach without --url)
+  prof::RootFrame root = prof::RootFrame::Process;  // nginx, or nginx-PID (--per-pid)
   loadgen::LoadConfig load;    // url filled by bind(); duration = the run's duration
 
   double planned_seconds() const;  // warmup + runs * duration
@@ -62,6 +66,7 @@ struct ProfileResult {
   std::optional<loadgen::LoadResult> warmup;
   std::vector<RunResult> runs;          // runs that started (the last may be interrupted)
   fg::StackTrie combined;               // every run's stacks
+  std::vector<std::string> worker_changes;  // "workers changed: +12 +13 -10 -11" lines
 };
 
 // Runs the plan against `base_url`, sampling `master_pid` (an nginx master: its
@@ -69,6 +74,26 @@ struct ProfileResult {
 // result with what was measured. Throws std::runtime_error when sampling cannot start.
 ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_t master_pid,
                           const std::atomic<bool>& stop, ProgressDisplay& progress);
+
+// Blocks SIGINT/SIGTERM in this thread and every thread started after it (the load
+// generator's and the sampler's); one thread waits for them and sets stop().
+class SignalWatcher {
+ public:
+  SignalWatcher();
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+  const std::atomic<bool>& stop() const { return stop_; }
+  int signal() const { return signal_.load(); }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> signal_{0};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 // Adds every stack of `from` (with its count) to `to`.
 void merge_stacks(const fg::StackTrie& from, fg::StackTrie& to);

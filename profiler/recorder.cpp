@@ -103,6 +103,9 @@ RecordSummary Recorder::run() {
         sampler.drain();  // their last samples, while their maps are still known
         for (pid_t p : changes.removed) assembler.forget_process(p);
       }
+      if ((!changes.added.empty() || !changes.removed.empty()) && opts_.on_targets_changed) {
+        opts_.on_targets_changed(changes);
+      }
       if (m.targets->all_gone()) {
         summary.end_reason = "targets exited";
         break;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "flamegraph/trie.hpp"
 #include "profiler/sampler.hpp"
 #include "profiler/stack_assembler.hpp"
+#include "profiler/targets.hpp"
 
 namespace kperf::prof {
 
@@ -25,6 +27,8 @@ struct RecordOptions {
   double duration_s = 0;             // 0: until stopped / targets gone / command exited
   bool lua = true;                   // splice LuaJIT frames into stacks that run Lua
   bool lua_lines = false;            // Lua frames show the executing line (--lua-lines)
+  // Called from run() when -p targets change after the start (reloads, exits); may be empty.
+  std::function<void(const TargetChanges&)> on_targets_changed;
 };
 
 struct RecordSummary {

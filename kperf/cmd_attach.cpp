@@ -1,0 +1,285 @@
+// `kperf attach`: samples a running Kong / nginx (by pid or by its prefix's pid file) for a
+// duration, optionally under load, and writes the same outputs as `kperf profile`.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "flamegraph/folded.hpp"
+#include "kperf/command.hpp"
+#include "kperf/load_options.hpp"
+#include "kperf/profile_report.hpp"
+#include "kperf/profile_run.hpp"
+#include "kperf/progress.hpp"
+#include "loadgen/duration.hpp"
+#include "loadgen/report.hpp"
+#include "profiler/bpf_support.hpp"
+#include "profiler/targets.hpp"
+
+namespace kperf {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AttachArgs {
+  std::optional<int> pid;
+  std::string prefix;
+  std::string duration = "30s";
+  std::string url;
+  LoadFlags load;
+  int frequency = 99;
+  bool per_pid = false;
+  std::string out;
+  bool force = false;
+};
+
+// The parent pid from /proc/PID/stat (0 if unknown).
+pid_t parent_pid(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string state;
+  long ppid = 0;
+  rest >> state >> ppid;
+  return static_cast<pid_t>(ppid);
+}
+
+pid_t read_pid_file(const fs::path& file) {
+  std::ifstream in(file);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) throw UsageError(fmt::format("pid file '{}' holds no pid", file.string()));
+  return static_cast<pid_t>(pid);
+}
+
+// The pid to sample: an nginx master (its workers, reloads followed), or the process itself.
+struct Target {
+  pid_t pid = 0;
+  std::string note;  // how the argument was resolved
+};
+
+Target resolve_target(const AttachArgs& a) {
+  if (a.pid.has_value() == !a.prefix.empty()) throw UsageError("give exactly one of --pid PID or --prefix DIR");
+  Target t;
+  if (!a.prefix.empty()) {
+    const fs::path dir(a.prefix);
+    const fs::path tried[] = {dir / "pids" / "nginx.pid", dir / "logs" / "nginx.pid"};
+    std::error_code ec;
+    const fs::path* found = nullptr;
+    for (const auto& p : tried) {
+      if (fs::is_regular_file(p, ec)) {
+        found = &p;
+        break;
+      }
+    }
+    if (found == nullptr) {
+      throw UsageError(fmt::format("--prefix {}: no nginx pid file (tried {} and {})", a.prefix, tried[0].string(),
+                                   tried[1].string()));
+    }
+    t.pid = read_pid_file(*found);
+    if (!prof::process_alive(t.pid)) {
+      throw UsageError(fmt::format("--prefix {}: pid {} from {} is not running", a.prefix, t.pid, found->string()));
+    }
+    t.note = fmt::format("pid {} from {}", t.pid, found->string());
+  } else {
+    t.pid = static_cast<pid_t>(*a.pid);
+    if (t.pid <= 0 || !prof::process_alive(t.pid)) throw UsageError(fmt::format("--pid {}: no such process", *a.pid));
+    t.note = fmt::format("pid {}", t.pid);
+  }
+  if (prof::is_nginx_master(t.pid)) {
+    t.note += " (nginx master: its workers are sampled, reloads followed)";
+  } else if (const pid_t parent = parent_pid(t.pid); parent > 1 && prof::is_nginx_master(parent)) {
+    t.note += fmt::format(" is a worker of nginx master {}: sampling its workers, reloads followed", parent);
+    t.pid = parent;
+  } else {
+    t.note += fmt::format(" ({}, not an nginx master: sampled alone)", prof::process_comm(t.pid));
+  }
+  return t;
+}
+
+fs::path default_out_dir(pid_t pid) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return fs::path("kperf-out") / fmt::format("{}-attach-{}", stamp, pid);
+}
+
+int run_attach(const AttachArgs& a) {
+  const Target target = resolve_target(a);
+  std::chrono::microseconds duration;
+  try {
+    duration = loadgen::parse_duration(a.duration);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("--duration: {}", e.what()));
+  }
+  if (duration.count() <= 0) throw UsageError("--duration must be positive");
+  RunPlan plan;
+  plan.runs = 1;
+  plan.duration = duration;
+  plan.frequency = a.frequency;
+  plan.path = "";
+  plan.with_load = !a.url.empty();
+  plan.root = a.per_pid ? prof::RootFrame::PerPid : prof::RootFrame::Process;
+  if (plan.with_load) {
+    plan.load = make_load_config(a.load, a.url, a.duration, true);
+    loadgen::check_target(plan.load);
+  }
+  const fs::path out_dir = a.out.empty() ? default_out_dir(target.pid) : fs::path(a.out);
+  check_out_dir(out_dir, a.force);
+  if (const std::string missing = prof::missing_bpf_support(); !missing.empty()) {
+    throw UsageError(fmt::format("attach samples with eBPF: {}", missing));
+  }
+  // The part of the prefix's error.log written while attached.
+  const fs::path error_log = a.prefix.empty() ? fs::path() : fs::path(a.prefix) / "logs" / "error.log";
+  std::error_code ec;
+  const bool has_error_log = !error_log.empty() && fs::is_regular_file(error_log, ec);
+  const uintmax_t error_log_start = has_error_log ? fs::file_size(error_log, ec) : 0;
+
+  const bool created = !fs::exists(out_dir, ec);
+  fs::create_directories(out_dir, ec);
+  if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", out_dir.string(), ec.message()));
+
+  SignalWatcher signals;
+  ProgressDisplay progress(plan.planned_seconds(), ::isatty(STDERR_FILENO) == 1);
+  progress.message(fmt::format("kperf attach: {}; {} for {}", target.note,
+                               plan.with_load ? fmt::format("load to {}", a.url) : std::string("no load"),
+                               loadgen::format_time_s(std::chrono::duration<double>(duration).count())));
+  fs::path flamegraph;
+  bool interrupted = false;
+  int signal = 0;
+  std::string load_text;
+  try {
+    ProfileResult result = run_profile(plan, a.url, target.pid, signals.stop(), progress);
+    interrupted = result.interrupted;
+    signal = signals.signal();
+    if (plan.with_load && !result.runs.empty()) {
+      load_text = loadgen::format_text_header(plan.load) +
+                  loadgen::format_text_result(plan.load, result.runs.front().load, a.load.latency);
+    }
+
+    OutputDir out(out_dir);
+    const std::string name = fmt::format("attach-{}", target.pid);
+    ReportContext ctx;
+    ctx.workload = name;
+    ctx.description = fmt::format("kperf attach to {}", target.note);
+    ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.pid) : a.prefix;
+    ctx.driver = "attach";
+    ctx.target_url = a.url;
+    ctx.plan = plan;
+    if (has_error_log) {
+      std::ifstream in(error_log, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(error_log_start));
+      std::ostringstream s;
+      s << in.rdbuf();
+      out.text("error.log", s.str());
+    }
+    const ProfileReport pre(ctx, result);
+    const std::string subtitle =
+        fmt::format("{}, {} Hz, {} samples{}", target.note, plan.frequency, pre.sampling().stacks.samples,
+                    interrupted ? " (interrupted)" : "");
+    out.write("profile.folded", [&](std::ostream& s) { fg::write_folded(result.combined, s); });
+    write_graph(out, "flamegraph.svg", result.combined,
+                plan.with_load ? pre.title() : fmt::format("kperf attach: pid {}", target.pid), subtitle);
+    if (result.combined.total() > 0) flamegraph = out.path("flamegraph.svg");
+    if (plan.with_load) write_load_charts(out, name, result, pre);
+    ctx.outputs = out.names();
+    for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
+    const ProfileReport report(ctx, result);
+    std::string text = report.summary_text();
+    nlohmann::json json = report.summary_json();
+    if (!result.worker_changes.empty()) {
+      text += "\n";
+      for (const auto& line : result.worker_changes) text += line + "\n";
+    }
+    json["worker_changes"] = result.worker_changes;
+    out.text("summary.txt", text);
+    out.text("summary.json", json.dump(2) + "\n");
+    out.text("report.md", report.markdown());
+  } catch (...) {
+    if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
+    throw;
+  }
+  if (!load_text.empty()) fmt::print("{}", load_text);
+  if (!flamegraph.empty()) {
+    fmt::print("kperf: flame graph: {}\n", flamegraph.string());
+  } else {
+    fmt::print("kperf: no samples recorded: no flame graph (see {})\n", (out_dir / "summary.txt").string());
+  }
+  fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
+  std::fflush(stdout);
+  if (interrupted) {
+    fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
+    return 128 + (signal != 0 ? signal : SIGINT);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_attach(CLI::App& app) {
+  auto a = std::make_shared<AttachArgs>();
+  auto* cmd = app.add_subcommand(
+      "attach",
+      "Profile a running Kong / nginx: sample its worker processes with eBPF for --duration,\n"
+      "optionally under load (--url plus the `kperf load` flags), and write the same outputs\n"
+      "as `kperf profile` into one directory: profile.folded, flamegraph.svg, summary.txt,\n"
+      "summary.json, report.md (plugin table included), rps.svg + latency.svg with --url, and\n"
+      "error.log (what the prefix's logs/error.log got while attached) with --prefix.\n"
+      "A master pid: its workers are sampled and reloads followed (new workers added, old\n"
+      "ones dropped; each change is printed as 'workers changed: +NEW -OLD'). A worker pid\n"
+      "whose parent is an nginx master: its master is used, so all workers are sampled and\n"
+      "reloads followed. Any other pid is sampled alone.\n"
+      "Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and writes a partial\n"
+      "report marked as interrupted (exit status 130).");
+  cmd->add_option("--pid", a->pid, "The nginx/Kong master or worker pid to sample");
+  cmd->add_option("--prefix", a->prefix,
+                  "nginx/Kong prefix: its pid is read from DIR/pids/nginx.pid (Kong) or DIR/logs/nginx.pid (nginx)");
+  cmd->add_option("-d,--duration", a->duration, "How long to sample (and load): 10s, 500ms, 2m")
+      ->capture_default_str();
+  cmd->add_option("--url", a->url,
+                  "Also drive this URL with the load generator for the duration (without: no load, only "
+                  "sampling)");
+  const size_t before_load_flags = cmd->get_options().size();
+  add_load_flags(cmd, a->load, false,
+                 "With --url: also print the latency distribution (50/75/90/99%) on stdout "
+                 "(summary.txt always has it)");
+  std::vector<CLI::Option*> load_flags;  // only with --url
+  for (size_t i = before_load_flags; i < cmd->get_options().size(); ++i) load_flags.push_back(cmd->get_options()[i]);
+  cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
+      ->default_val(99)
+      ->check(CLI::Range(1, 100000));
+  cmd->add_flag("--per-pid", a->per_pid, "Root frame per process: nginx-PID instead of nginx");
+  cmd->add_option("-o,--out", a->out,
+                  "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-attach-PID); refused when it "
+                  "exists and is not empty, unless --force");
+  cmd->add_flag("--force", a->force, "Write into an existing non-empty output directory");
+  cmd->callback([a, load_flags] {
+    if (a->url.empty()) {
+      for (const CLI::Option* o : load_flags) {
+        if (o->count() > 0) throw UsageError(fmt::format("{} is a load option: it needs --url", o->get_name()));
+      }
+    }
+    const int status = run_attach(*a);
+    if (status != 0) {
+      std::fflush(stdout);
+      std::exit(status);
+    }
+  });
+}
+
+}  // namespace kperf

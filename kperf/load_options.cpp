@@ -1,0 +1,115 @@
+// `kperf load` / `kperf attach` load flags: registration and mapping into LoadConfig.
+#include "kperf/load_options.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "kperf/command.hpp"
+#include "loadgen/duration.hpp"
+
+namespace kperf {
+
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(fmt::format("cannot read {} '{}'", what, path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> read_paths(const std::string& file) {
+  std::istringstream in(read_file(file, "paths file"));
+  std::vector<std::string> paths;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    line = line.substr(start);
+    if (line.front() != '/')
+      throw UsageError(fmt::format("{}:{}: a path must start with '/': '{}'", file, n, line));
+    paths.push_back(line);
+  }
+  if (paths.empty()) throw UsageError(fmt::format("paths file '{}' holds no path", file));
+  return paths;
+}
+
+}  // namespace
+
+void add_load_flags(CLI::App* cmd, LoadFlags& f, bool with_requests, const std::string& latency_help) {
+  cmd->add_option("-t,--threads", f.threads, "Number of threads to use (SI units allowed: 1k)")->capture_default_str();
+  cmd->add_option("-c,--connections", f.connections, "Connections to keep open (>= threads; 1k = 1000)")
+      ->capture_default_str();
+  if (with_requests) {
+    cmd->add_option("-n,--requests", f.requests,
+                    "Send this many requests in total, then stop (instead of a duration; without -d "
+                    "the run also ends when no connection nor response succeeds for --timeout)");
+  }
+  cmd->add_option("-R,--rate", f.rate,
+                  "Open model: constant total throughput in requests/sec, e.g. 20000 or 20k "
+                  "(latency corrected for coordinated omission)");
+  cmd->add_flag("--latency", f.latency, latency_help);
+  cmd->add_option("--timeout", f.timeout,
+                  "Per-request timeout (counted as a timeout error; the connection is re-opened)")
+      ->capture_default_str();
+  cmd->add_option("-m,--method", f.method, "HTTP method")->capture_default_str();
+  cmd->add_option("-H,--header", f.headers, "Add a header to requests: 'Name: value' (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--body", f.body, "Request body (adds Content-Length)");
+  cmd->add_option("--body-file", f.body_file, "Read the request body from a file");
+  cmd->add_option("--paths", f.paths_file,
+                  "File with one request path per line (may hold {A..B} ranges); each request "
+                  "picks one at random");
+  cmd->add_option("--seed", f.seed, "Seed for the random choices of paths and ranges (>= 0)");
+  cmd->add_flag("--uncorrected", f.uncorrected, "With -R: also report the raw service time (from the actual send)");
+}
+
+loadgen::LoadConfig make_load_config(const LoadFlags& o, const std::string& url, const std::string& duration,
+                                     bool duration_given) {
+  loadgen::LoadConfig c;
+  c.url = url;
+  try {
+    const uint64_t threads = loadgen::parse_count(o.threads, "number of threads");
+    const uint64_t conns = loadgen::parse_count(o.connections, "number of connections");
+    c.threads = static_cast<int>(std::min<uint64_t>(threads, 1u << 30));
+    c.connections = static_cast<int>(std::min<uint64_t>(conns, 1u << 30));
+    c.duration = loadgen::parse_duration(duration);
+    c.timeout = loadgen::parse_duration(o.timeout);
+    if (!o.requests.empty()) {
+      c.total_requests = loadgen::parse_count(o.requests, "request count");
+      if (c.total_requests == 0) throw std::invalid_argument("request count (-n) must be >= 1");
+    }
+    if (!o.rate.empty()) {
+      c.rate = static_cast<double>(loadgen::parse_count(o.rate, "rate"));
+      if (c.rate <= 0) throw std::invalid_argument("rate (-R) must be >= 1");
+    }
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (c.total_requests > 0 && !duration_given) c.duration = std::chrono::microseconds(0);
+  c.method = o.method;
+  c.headers = o.headers;
+  if (!o.body.empty() && !o.body_file.empty()) throw UsageError("--body and --body-file are mutually exclusive");
+  c.body = o.body_file.empty() ? o.body : read_file(o.body_file, "body file");
+  if (!o.paths_file.empty()) c.paths = read_paths(o.paths_file);
+  if (o.seed >= 0) c.seed = static_cast<uint64_t>(o.seed);
+  c.uncorrected = o.uncorrected;
+  if (o.uncorrected && c.rate <= 0) throw UsageError("--uncorrected needs a rate (-R)");
+  try {
+    loadgen::validate(c);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  return c;
+}
+
+}  // namespace kperf
