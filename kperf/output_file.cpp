@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -13,8 +14,10 @@ namespace kperf {
 
 OutputFile::OutputFile(std::string path) : path_(path == "-" ? std::string() : std::move(path)) {
   if (path_.empty()) return;
-  tmp_ = fmt::format("{}.tmp.{}", path_, ::getpid());
-  file_.open(tmp_, std::ios::binary | std::ios::trunc);
+  struct stat st {};
+  const bool special = ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  if (!special) tmp_ = fmt::format("{}.tmp.{}", path_, ::getpid());
+  file_.open(special ? path_ : tmp_, std::ios::binary | std::ios::trunc);
   if (!file_) {
     throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
   }
@@ -23,7 +26,7 @@ OutputFile::OutputFile(std::string path) : path_(path == "-" ? std::string() : s
 OutputFile::~OutputFile() {
   if (!path_.empty() && !committed_) {
     file_.close();
-    std::remove(tmp_.c_str());
+    if (!tmp_.empty()) std::remove(tmp_.c_str());
   }
 }
 
@@ -37,7 +40,7 @@ void OutputFile::commit() {
   file_.flush();
   file_.close();
   if (file_.fail()) throw std::runtime_error(fmt::format("error writing {}", path_));
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+  if (!tmp_.empty() && std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     throw std::runtime_error(fmt::format("cannot create {}: {}", path_, std::strerror(errno)));
   }
   committed_ = true;

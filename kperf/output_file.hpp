@@ -1,6 +1,8 @@
 // An output destination that is either stdout ("-" or empty path) or a file written
 // atomically: data goes to a temporary file beside the target, renamed over it only by
-// commit(). An error before commit() leaves no partial output file behind.
+// commit(). An error before commit() leaves no partial output file behind. A target that
+// exists and is not a regular file (/dev/null, a FIFO, a tty) is written directly: renaming
+// over it would replace the device.
 #pragma once
 
 #include <fstream>
@@ -22,7 +24,7 @@ class OutputFile {
 
  private:
   std::string path_;
-  std::string tmp_;
+  std::string tmp_;  // empty: writing the target directly
   std::ofstream file_;
   bool committed_ = false;
 };
