@@ -3,14 +3,22 @@
 #include "flamegraph/collapse_perf.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <istream>
 #include <memory>
+#include <new>
 #include <ostream>
 #include <stdexcept>
-#include <unordered_map>
 #include <vector>
+
+#include <sys/mman.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <fmt/core.h>
 
@@ -25,9 +33,16 @@ constexpr size_t kMaxSampleStack = 64u << 20;  // one sample's stack text
 // Perl's \s, \d, \w on byte strings (no locale, no unicode rules).
 inline bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-inline bool is_word(unsigned char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+struct WordBytes {
+  bool table[256] = {};
+  constexpr WordBytes() {
+    for (int c = 0; c < 256; ++c) {
+      table[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    }
+  }
+};
+constexpr WordBytes kWordBytes;
+inline bool is_word(unsigned char c) { return kWordBytes.table[c]; }
 inline bool is_lower_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 inline bool contains(std::string_view s, std::string_view what) {
   return s.find(what) != std::string_view::npos;
@@ -196,10 +211,229 @@ bool is_kernel_module(std::string_view mod) {
   return (mod.starts_with('[') || mod.ends_with("vmlinux")) && !contains(mod, "unknown");
 }
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+// A fast 64-bit hash of a byte string (8 bytes per multiply); keys are compared on a
+// hash match, so it only has to spread stacks well over the table.
+inline uint64_t hash_bytes(const char* p, size_t n) {
+  constexpr uint64_t kMul = 0x9fb21c651e98df25ull;
+  const auto load = [](const char* q) {
+    uint64_t w;
+    std::memcpy(&w, q, 8);
+    return w;
+  };
+  const auto mix = [](uint64_t h, uint64_t w) {
+    h = (h ^ w) * kMul;
+    return h ^ (h >> 29);
+  };
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * kMul);
+  if (n >= 32) {  // four independent lanes, 32 bytes a round
+    uint64_t a = h, b = h + 1, c = h + 2, d = h + 3;
+    for (; n >= 32; p += 32, n -= 32) {
+      a = mix(a, load(p));
+      b = mix(b, load(p + 8));
+      c = mix(c, load(p + 16));
+      d = mix(d, load(p + 24));
+    }
+    h = mix(mix(mix(mix(h, a), b), c), d);
+  }
+  for (; n >= 8; p += 8, n -= 8) h = mix(h, load(p));
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  h = mix(h, w ^ (uint64_t{n} << 59));
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 32);
+}
+
+// Bytes that send a symbol to the slow path of frame_line: '(' (argument lists, Go
+// methods, process names), '>' (inlined "a->b"), ';' and quotes (rewritten).
+struct SpecialBytes {
+  bool table[256] = {};
+  constexpr SpecialBytes() {
+    for (unsigned char c : {'(', '>', ';', '"', '\''}) table[c] = true;
+  }
 };
+constexpr SpecialBytes kSpecial;
+inline bool has_special(std::string_view s) {
+  size_t i = 0;
+#ifdef __SSE2__
+  const auto hit16 = [&s](size_t at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('(')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(';')),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')))));
+    return _mm_movemask_epi8(hit) != 0;
+  };
+  if (s.size() >= 16) {
+    for (; i + 16 <= s.size(); i += 16) {
+      if (hit16(i)) return true;
+    }
+    return i < s.size() && hit16(s.size() - 16);  // the tail, as one overlapping load
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    if (kSpecial.table[static_cast<unsigned char>(s[i])]) return true;
+  }
+  return false;
+}
+
+// The distinct stacks and their counts: open addressing over an entry vector. Keys
+// live in an arena of large blocks (a few allocations in all, not one per key).
+class StackTable {
+ public:
+  struct Entry {
+    const char* key;
+    size_t size;
+    uint64_t hash;
+    Count count;
+    std::string_view view() const { return {key, size}; }
+  };
+  // Room for a key of n bytes, to be filled and passed to add(); valid until then.
+  char* reserve(size_t n) {
+    if (blocks_.empty() || block_cap_ - used_ < n) new_block(n);
+    return blocks_.back().get() + used_;
+  }
+  // Adds `count` to the entry of the key just written at reserve(n).
+  void add(const char* key, size_t n, const Count& count) {
+    const uint64_t h = hash_bytes(key, n);
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots_[i];
+      if (s == 0) {
+        slots_[i] = static_cast<uint32_t>(entries_.size() + 1);
+        entries_.push_back(Entry{key, n, h, count});
+        used_ += n;
+        return;
+      }
+      Entry& e = entries_[s - 1];
+      if (e.hash == h && e.size == n && std::memcmp(e.key, key, n) == 0) {
+        e.count.add(count);
+        return;
+      }
+    }
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  // Blocks double from 64 KiB to 8 MiB; those of 2 MiB and more are aligned for
+  // transparent huge pages (far fewer page faults and TLB misses on big inputs).
+  static constexpr size_t kFirstBlock = 64u << 10;
+  static constexpr size_t kMaxBlock = 8u << 20;
+  static constexpr size_t kHugePage = 2u << 20;
+  struct FreeDeleter {
+    void operator()(char* p) const { std::free(p); }
+  };
+  void new_block(size_t n) {
+    next_block_ = blocks_.empty() ? kFirstBlock : std::min(next_block_ * 2, kMaxBlock);
+    size_t cap = std::max(next_block_, n);
+    char* p = nullptr;
+    if (cap >= kHugePage) {
+      cap = (cap + kHugePage - 1) / kHugePage * kHugePage;
+      p = static_cast<char*>(std::aligned_alloc(kHugePage, cap));
+      if (p != nullptr) ::madvise(p, cap, MADV_HUGEPAGE);  // only a hint
+    } else {
+      p = static_cast<char*>(std::malloc(cap));
+    }
+    if (p == nullptr) throw std::bad_alloc();
+    blocks_.emplace_back(p);
+    block_cap_ = cap;
+    used_ = 0;
+  }
+  void grow() {
+    if (slots_.size() >= (size_t{1} << 31)) throw std::runtime_error("too many distinct stacks");
+    const size_t n = slots_.empty() ? 1024 : slots_.size() * 2;
+    slots_.assign(n, 0);
+    const size_t mask = n - 1;
+    for (size_t k = 0; k < entries_.size(); ++k) {
+      size_t i = static_cast<size_t>(entries_[k].hash) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = static_cast<uint32_t>(k + 1);
+    }
+  }
+  std::vector<uint32_t> slots_;
+  std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<char, FreeDeleter>> blocks_;
+  size_t next_block_ = 0;
+  size_t block_cap_ = 0;
+  size_t used_ = 0;
+};
+
+// Sorting the stacks bytewise. Stacks share long prefixes, so instead of comparing
+// whole strings they are sorted 7 bytes at a time (MSD radix order): each round sorts
+// a group by the 64-bit number "bytes d..d+6 big-endian, then how many exist", and
+// groups still equal after 7 existing bytes go on to the next 7.
+struct SortItem {
+  uint64_t chunk;
+  std::string_view key;
+  const StackTable::Entry* entry;
+};
+// How many of the first n bytes of a and b are equal.
+inline size_t common_prefix(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) break;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+inline uint64_t chunk_at(std::string_view s, size_t d) {
+  const size_t avail = std::min<size_t>(s.size() - d, 7);
+  uint64_t v = 0;
+  if (s.size() - d >= 8) {
+    std::memcpy(&v, s.data() + d, 8);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    v &= ~uint64_t{0xff};
+  } else {
+    for (size_t i = 0; i < avail; ++i) v |= uint64_t{static_cast<unsigned char>(s[d + i])} << (56 - 8 * i);
+  }
+  return v | avail;
+}
+void sort_stacks(std::vector<SortItem>& items) {
+  struct Group {
+    size_t begin, size, depth;
+  };
+  std::vector<Group> work;
+  if (items.size() > 1) work.push_back({0, items.size(), 0});
+  while (!work.empty()) {
+    const Group g = work.back();
+    work.pop_back();
+    SortItem* a = items.data() + g.begin;
+    size_t d = g.depth;  // every key in the group is at least d bytes long
+    if (g.size <= 16) {
+      std::sort(a, a + g.size, [d](const SortItem& x, const SortItem& y) {
+        return x.key.substr(d) < y.key.substr(d);
+      });
+      continue;
+    }
+    // Skip the bytes every key of the group shares, in one streaming pass.
+    size_t shared = a[0].key.size() - d;
+    for (size_t i = 1; i < g.size && shared > 0; ++i) {
+      shared = common_prefix(a[0].key.data() + d, a[i].key.data() + d,
+                             std::min(shared, a[i].key.size() - d));
+    }
+    d += shared;
+    bool same = true;
+    for (size_t i = 0; i < g.size; ++i) {
+      a[i].chunk = chunk_at(a[i].key, d);
+      same = same && a[i].chunk == a[0].chunk;
+    }
+    if (same) {
+      if ((a[0].chunk & 0xff) == 7) work.push_back({g.begin, g.size, d + 7});
+      continue;
+    }
+    std::sort(a, a + g.size, [](const SortItem& x, const SortItem& y) { return x.chunk < y.chunk; });
+    for (size_t i = 0; i < g.size;) {
+      size_t j = i + 1;
+      while (j < g.size && a[j].chunk == a[i].chunk) ++j;
+      if (j - i > 1 && (a[i].chunk & 0xff) == 7) work.push_back({g.begin + i, j - i, d + 7});
+      i = j;
+    }
+  }
+}
 
 }  // namespace
 
@@ -216,9 +450,7 @@ struct PerfScriptCollapser::Impl {
   Count period;
   std::string frames;  // the text of every frame line: ";f1;f2" per line, in input order
   std::vector<std::pair<size_t, size_t>> groups;  // (offset, length) in frames per line
-  std::string key;
-
-  std::unordered_map<std::string, Count, StringHash, std::equal_to<>> collapsed;
+  StackTable collapsed;
 
   void header(std::string_view line, const Header& h);
   void frame_line(const Frame& f);
@@ -338,6 +570,23 @@ void PerfScriptCollapser::Impl::frame_line(const Frame& f) {
   }
   if (func.starts_with('(')) return;  // a process name
   const size_t start = frames.size();
+  if (!func.empty() && !has_special(func) && func != "[unknown]") {
+    // The common shape: one frame, nothing to split, cut or rewrite.
+    frames += ';';
+    frames.append(func);
+    if (java && func[0] == 'L' && contains(func, "/")) frames.erase(start + 1, 1);
+    if (opt.kernel && is_kernel_module(f.mod)) {
+      frames += "_[k]";
+    } else if (opt.jit && is_jit_module(f.mod)) {
+      const std::string_view text(frames.data() + start + 1, frames.size() - start - 1);
+      if (!contains(text, "_[j]")) frames += "_[j]";
+    }
+    groups.emplace_back(start, frames.size() - start);
+    if (frames.size() > kMaxSampleStack) {
+      throw std::runtime_error("input is not perf script text: a sample's stack is over 64 MiB");
+    }
+    return;
+  }
   // split /->/ (inlined functions), dropping trailing empty fields like Perl's split.
   size_t end = func.size();
   while (end >= 2 && func.substr(end - 2, 2) == "->") end -= 2;
@@ -363,16 +612,17 @@ void PerfScriptCollapser::Impl::frame_line(const Frame& f) {
 
 void PerfScriptCollapser::Impl::end_of_sample() {
   // Frames are listed leaf first: the stack is the root, then the lines in reverse.
-  key.assign(pname);
+  size_t size = pname.size();
+  for (const auto& g : groups) size += g.second;
+  char* const key = collapsed.reserve(size);
+  char* out = key;
+  std::memcpy(out, pname.data(), pname.size());
+  out += pname.size();
   for (auto it = groups.rbegin(); it != groups.rend(); ++it) {
-    key.append(frames, it->first, it->second);
+    std::memcpy(out, frames.data() + it->first, it->second);
+    out += it->second;
   }
-  auto found = collapsed.find(std::string_view(key));
-  if (found == collapsed.end()) {
-    collapsed.emplace(key, period);
-  } else {
-    found->second.add(period);
-  }
+  collapsed.add(key, size, period);
   ++stats.samples;
   frames.clear();
   groups.clear();
@@ -412,16 +662,23 @@ void PerfScriptCollapser::add_line(std::string_view line) {
 }
 
 void PerfScriptCollapser::write(std::ostream& out) const {
-  std::vector<const std::pair<const std::string, Count>*> sorted;
+  std::vector<SortItem> sorted;
   sorted.reserve(impl_->collapsed.size());
-  for (const auto& kv : impl_->collapsed) sorted.push_back(&kv);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto& e : impl_->collapsed.entries()) sorted.push_back({0, e.view(), &e});
+  sort_stacks(sorted);
   std::string buf;
   buf.reserve(kChunkSize + 4096);
-  for (const auto* kv : sorted) {
-    buf += kv->first;
+  constexpr size_t kAhead = 4;  // keys are cold and in no memory order: prefetch
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (i + kAhead < sorted.size()) {
+      const std::string_view next = sorted[i + kAhead].key;
+      for (size_t off = 0; off < next.size(); off += 64) __builtin_prefetch(next.data() + off);
+    }
+    const SortItem& item = sorted[i];
+    const StackTable::Entry* kv = item.entry;
+    buf += item.key;
     buf += ' ';
-    kv->second.append_to(buf);
+    kv->count.append_to(buf);
     buf += '\n';
     if (buf.size() >= kChunkSize) {
       out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
