@@ -2,6 +2,7 @@
 #include "profiler/recorder.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 
@@ -17,6 +18,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kPollMs = 50;
 constexpr auto kRefreshInterval = std::chrono::seconds(1);
+
+// This process's name as the kernel reports it in samples (a forked child keeps it until exec).
+std::string own_comm() {
+  std::ifstream in("/proc/self/comm");
+  std::string comm;
+  std::getline(in, comm);
+  return comm;
+}
 }  // namespace
 
 struct Recorder::Impl {
@@ -64,6 +73,7 @@ RecordSummary Recorder::run() {
   }
   if (!opts_.command.empty()) {
     m.command = std::make_unique<LaunchedCommand>(opts_.command);
+    assembler.skip_until_exec(m.command->pid(), own_comm());
     sampler.add_tgid(m.command->pid());
   }
   sampler.start();

@@ -135,8 +135,21 @@ void StackAssembler::add_record(std::span<const uint8_t> record) {
   add(*sample);
 }
 
+void StackAssembler::skip_until_exec(pid_t tgid, std::string pre_exec_comm) {
+  pre_exec_[tgid] = std::move(pre_exec_comm);
+}
+
 void StackAssembler::add(const SampleView& s) {
   const auto tgid = static_cast<pid_t>(s.tgid());
+  if (!pre_exec_.empty()) {
+    if (auto it = pre_exec_.find(tgid); it != pre_exec_.end()) {
+      if (s.comm() == it->second) {
+        ++stats_.pre_exec;
+        return;
+      }
+      pre_exec_.erase(it);  // renamed by exec: everything from here on is the command
+    }
+  }
   ++stats_.samples;
   stats_.processes.insert(tgid);
   Process& p = process(tgid);

@@ -28,6 +28,7 @@ struct AssemblerStats {
   uint64_t unwind_failures = 0;   // user stacks that stopped early
   uint64_t malformed = 0;         // records that failed parse_sample
   uint64_t maps_rereads = 0;      // /proc/PID/maps re-read for unknown addresses
+  uint64_t pre_exec = 0;          // dropped: a launched command's samples before its exec
   std::set<pid_t> processes;      // distinct tgids sampled
 };
 
@@ -45,6 +46,9 @@ class StackAssembler {
   void forget_process(pid_t tgid);
   // Processes whose maps are loaded.
   std::vector<pid_t> known_processes() const;
+  // A child forked by kperf that will exec the real command: its samples that still carry
+  // kperf's own process name (before exec renamed it) are dropped, not shown as the command.
+  void skip_until_exec(pid_t tgid, std::string pre_exec_comm);
 
   const AssemblerStats& stats() const { return stats_; }
 
@@ -77,6 +81,7 @@ class StackAssembler {
   fg::StackTrie& trie_;
   RootFrame root_mode_;
   std::unordered_map<pid_t, Process> processes_;
+  std::unordered_map<pid_t, std::string> pre_exec_;  // skip_until_exec
   std::unordered_map<uint64_t, fg::FrameId> kernel_frames_;
   std::vector<fg::FrameId> stack_;
   std::vector<fg::FrameId> user_;
