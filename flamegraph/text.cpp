@@ -37,25 +37,13 @@ std::size_t utf8_seq(std::string_view s, std::size_t i) {
   return n;
 }
 
-}  // namespace
-
-void append_xml_escaped(std::string& out, std::string_view s) {
+// Appends s to out: ASCII bytes through `ascii(out, c)`, valid UTF-8 sequences as they
+// are, every invalid byte as U+FFFD.
+template <class Ascii>
+void append_utf8(std::string& out, std::string_view s, Ascii ascii) {
   for (std::size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const auto uc = static_cast<unsigned char>(c);
-    if (uc < 0x80) {
-      switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default:
-          if (uc < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-            out += kReplacement;
-          } else {
-            out += c;
-          }
-      }
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ascii(out, s[i]);
       ++i;
       continue;
     }
@@ -70,40 +58,45 @@ void append_xml_escaped(std::string& out, std::string_view s) {
   }
 }
 
+}  // namespace
+
+void append_xml_escaped(std::string& out, std::string_view s) {
+  append_utf8(out, s, [](std::string& o, char c) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          o += kReplacement;
+        } else {
+          o += c;
+        }
+    }
+  });
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (std::size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const auto uc = static_cast<unsigned char>(c);
-    if (uc < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '<': out += "\\u003c"; break;
-        case '>': out += "\\u003e"; break;
-        case '&': out += "\\u0026"; break;
-        default:
-          if (uc < 0x20) {
-            out += fmt::format("\\u{:04x}", uc);
-          } else {
-            out += c;
-          }
-      }
-      ++i;
-      continue;
+  append_utf8(out, s, [](std::string& o, char c) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      case '<': o += "\\u003c"; break;
+      case '>': o += "\\u003e"; break;
+      case '&': o += "\\u0026"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          o += c;
+        }
     }
-    const std::size_t n = utf8_seq(s, i);
-    if (n == 0) {
-      out += kReplacement;
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
+  });
   out += '"';
 }
 
