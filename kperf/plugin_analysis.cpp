@@ -271,8 +271,11 @@ nlohmann::json PluginTable::to_json() const {
   return j;
 }
 
-PluginTable analyze_plugins(const fg::StackTrie& trie) {
-  PluginAnalyzer an;
+namespace {
+
+// Calls fn(frames, node) for every stack of the trie that has samples of its own.
+template <class Fn>
+void for_each_stack(const fg::StackTrie& trie, Fn fn) {
   std::vector<fg::FrameId> ids;
   std::vector<std::string_view> frames;
   for (fg::NodeId id = 1; id < trie.size(); ++id) {
@@ -281,43 +284,27 @@ PluginTable analyze_plugins(const fg::StackTrie& trie) {
     trie.path(id, ids);
     frames.clear();
     for (auto f : ids) frames.push_back(trie.frames().name(f));
-    an.add(frames, n.self);
+    fn(frames, n);
   }
-  return an.table();
 }
 
-PluginTable analyze_plugins(const std::vector<FoldedStack>& stacks) {
+}  // namespace
+
+PluginTable analyze_plugins(const fg::StackTrie& trie) {
   PluginAnalyzer an;
-  for (const auto& s : stacks) an.add(s.stack, s.count);
+  for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) { an.add(frames, n.self); });
   return an.table();
 }
 
 fg::StackTrie focus(const fg::StackTrie& trie, std::string_view plugin) {
   fg::StackTrie out;
   out.set_differential(trie.differential());
-  std::vector<fg::FrameId> ids;
-  std::vector<std::string_view> frames;
-  for (fg::NodeId id = 1; id < trie.size(); ++id) {
-    const auto& n = trie.node(id);
-    if (!n.terminal) continue;
-    trie.path(id, ids);
-    frames.clear();
-    for (auto f : ids) frames.push_back(trie.frames().name(f));
-    if (!frames_have_plugin(frames, plugin)) continue;
+  for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) {
+    if (!frames_have_plugin(frames, plugin)) return;
     fg::NodeId node = fg::StackTrie::kRoot;
     for (auto f : frames) node = out.child(node, out.frames().intern(f));
     out.record(node, n.self, n.base, n.has_base);
-  }
-  return out;
-}
-
-std::vector<FoldedStack> focus(const std::vector<FoldedStack>& stacks, std::string_view plugin) {
-  std::vector<FoldedStack> out;
-  std::vector<std::string_view> frames;
-  for (const auto& s : stacks) {
-    fg::split_frames(s.stack, frames);
-    if (frames_have_plugin(frames, plugin)) out.push_back(s);
-  }
+  });
   return out;
 }
 

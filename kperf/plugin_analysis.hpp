@@ -36,12 +36,6 @@ inline constexpr std::size_t kPhaseCount = 7;
 // "rewrite", "access", "header_filter", "body_filter", "log", "balancer", "other".
 std::string_view phase_name(Phase p);
 
-// One folded stack: frames separated by ';', outermost first, and its sample count.
-struct FoldedStack {
-  std::string stack;
-  double count = 0;
-};
-
 // The plugin directory name in a frame, if it is a Lua frame in kong/plugins/NAME/;
 // empty otherwise.
 std::string_view frame_plugin(std::string_view frame);
@@ -89,14 +83,11 @@ class PluginAnalyzer {
   std::vector<std::string_view> scratch_;
 };
 
-// The whole table of a trie's stacks (their counts; "after" counts if differential),
-// or of a list of folded stacks.
+// The whole table of a trie's stacks (their counts; "after" counts if differential).
 PluginTable analyze_plugins(const fg::StackTrie& trie);
-PluginTable analyze_plugins(const std::vector<FoldedStack>& stacks);
 
 // `--focus PLUGIN`: only the stacks with at least one frame of `plugin` (any depth,
 // not only the innermost plugin), counts (and differential "before" counts) kept.
 fg::StackTrie focus(const fg::StackTrie& trie, std::string_view plugin);
-std::vector<FoldedStack> focus(const std::vector<FoldedStack>& stacks, std::string_view plugin);
 
 }  // namespace kperf

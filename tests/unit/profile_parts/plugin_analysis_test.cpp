@@ -12,6 +12,12 @@ namespace {
 
 const std::string K = "/usr/local/share/lua/5.1/kong";
 
+// One folded stack: frames separated by ';', outermost first, and its sample count.
+struct FoldedStack {
+  std::string stack;
+  double count = 0;
+};
+
 // Hand-built stacks with known attributions; counts chosen so totals are distinct.
 std::vector<FoldedStack> sample_stacks() {
   return {
@@ -47,6 +53,26 @@ std::vector<FoldedStack> sample_stacks() {
       // Not plugin paths: "mykong/plugins/..." and a plugins dir without a plugin folder.
       {"nginx;f /srv/mykong/plugins/fake/handler.lua:1;g /srv/kong/plugins/handler.lua:2", 8},
   };
+}
+
+// The stacks in a trie, read through the folded parser as `kperf profile` does.
+fg::StackTrie trie_of(const std::vector<FoldedStack>& stacks) {
+  fg::StackTrie trie;
+  fg::FoldedReader reader(trie);
+  std::string text;
+  for (const auto& s : stacks) text += s.stack + " " + fg::format_count(s.count) + "\n";
+  reader.add_text(text, "test");
+  EXPECT_EQ(reader.stats().invalid, 0u);
+  return trie;
+}
+
+std::vector<std::string> folded_lines(const fg::StackTrie& trie) {
+  std::ostringstream out;
+  fg::write_folded(trie, out);
+  std::istringstream in(out.str());
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
 }
 
 TEST(PluginAnalysis, FramePlugin) {
@@ -99,7 +125,7 @@ TEST(PluginAnalysis, NativePhaseHandlers) {
 }
 
 TEST(PluginAnalysis, TableTotals) {
-  const PluginTable t = analyze_plugins(sample_stacks());
+  const PluginTable t = analyze_plugins(trie_of(sample_stacks()));
   EXPECT_DOUBLE_EQ(t.total, 66);
   ASSERT_EQ(t.plugins.size(), 4u);
   // Sorted by samples: key-auth 17, inner-one 7, my-custom-plugin 5, rate-limiting 3.
@@ -125,20 +151,8 @@ TEST(PluginAnalysis, TableTotals) {
   EXPECT_DOUBLE_EQ(sum, t.total);
 }
 
-TEST(PluginAnalysis, TrieInputGivesTheSameTable) {
-  fg::StackTrie trie;
-  fg::FoldedReader reader(trie);
-  std::string text;
-  for (const auto& s : sample_stacks()) text += s.stack + " " + fg::format_count(s.count) + "\n";
-  reader.add_text(text, "test");
-  ASSERT_EQ(reader.stats().invalid, 0u);
-  const PluginTable a = analyze_plugins(trie);
-  const PluginTable b = analyze_plugins(sample_stacks());
-  EXPECT_EQ(a.to_json(), b.to_json());
-}
-
 TEST(PluginAnalysis, TextIsAligned) {
-  const std::string text = analyze_plugins(sample_stacks()).to_text();
+  const std::string text = analyze_plugins(trie_of(sample_stacks())).to_text();
   std::istringstream in(text);
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -165,7 +179,7 @@ TEST(PluginAnalysis, TextIsAligned) {
 TEST(PluginAnalysis, MarkdownTable) {
   auto stacks = sample_stacks();
   stacks.push_back({"nginx;access /k/kong/plugins/pipe|name/handler.lua:1", 1});
-  const std::string md = analyze_plugins(stacks).to_markdown();
+  const std::string md = analyze_plugins(trie_of(stacks)).to_markdown();
   std::istringstream in(md);
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -177,7 +191,7 @@ TEST(PluginAnalysis, MarkdownTable) {
 }
 
 TEST(PluginAnalysis, Json) {
-  const nlohmann::json j = analyze_plugins(sample_stacks()).to_json();
+  const nlohmann::json j = analyze_plugins(trie_of(sample_stacks())).to_json();
   EXPECT_EQ(j["total_samples"], 66);
   ASSERT_EQ(j["plugins"].size(), 4u);
   EXPECT_EQ(j["plugins"][0]["name"], "key-auth");
@@ -193,50 +207,26 @@ TEST(PluginAnalysis, Json) {
 }
 
 TEST(PluginAnalysis, EmptyInput) {
-  const PluginTable t = analyze_plugins(std::vector<FoldedStack>{});
+  const PluginTable t = analyze_plugins(fg::StackTrie{});
   EXPECT_EQ(t.total, 0);
   EXPECT_TRUE(t.plugins.empty());
   EXPECT_NE(t.to_text().find("0.00%"), std::string::npos);
   EXPECT_EQ(t.to_json()["total_samples"], 0);
 }
 
-TEST(PluginAnalysis, FocusVector) {
-  const auto kept = focus(sample_stacks(), "outer");  // an outer frame of a nested stack
+TEST(PluginAnalysis, Focus) {
+  const fg::StackTrie trie = trie_of(sample_stacks());
+  const fg::StackTrie outer = focus(trie, "outer");  // an outer frame of a nested stack
+  const auto kept = folded_lines(outer);
   ASSERT_EQ(kept.size(), 1u);
-  EXPECT_NE(kept[0].stack.find("inner-one"), std::string::npos);
-  EXPECT_EQ(kept[0].count, 7);
-  const auto ka = focus(sample_stacks(), "key-auth");
-  ASSERT_EQ(ka.size(), 3u);
-  double sum = 0;
-  for (const auto& s : ka) sum += s.count;
-  EXPECT_EQ(sum, 17);
-  EXPECT_TRUE(focus(sample_stacks(), "key").empty());  // whole directory names only
-}
-
-TEST(PluginAnalysis, FocusTrie) {
-  fg::StackTrie trie;
-  fg::FoldedReader reader(trie);
-  std::string text;
-  for (const auto& s : sample_stacks()) text += s.stack + " " + fg::format_count(s.count) + "\n";
-  reader.add_text(text, "test");
-  const fg::StackTrie f = focus(trie, "key-auth");
-  EXPECT_DOUBLE_EQ(f.total(), 17);
-  std::ostringstream out;
-  fg::write_folded(f, out);
-  std::istringstream in(out.str());
-  int lines = 0;
-  for (std::string l; std::getline(in, l); ++lines) EXPECT_NE(l.find("/plugins/key-auth/"), std::string::npos) << l;
-  EXPECT_EQ(lines, 3);
-}
-
-TEST(PluginAnalysis, FocusKeepsDifferentialCounts) {
-  fg::StackTrie trie;
-  fg::FoldedReader reader(trie);
-  reader.add_text("nginx;access /k/kong/plugins/acl/handler.lua:1 3 9\nnginx;other 5 5\n", "test");
-  const fg::StackTrie f = focus(trie, "acl");
-  EXPECT_TRUE(f.differential());
-  EXPECT_DOUBLE_EQ(f.total(), 9);
-  EXPECT_DOUBLE_EQ(f.total_base(), 3);
+  EXPECT_NE(kept[0].find("inner-one"), std::string::npos);
+  EXPECT_DOUBLE_EQ(outer.total(), 7);
+  const fg::StackTrie ka = focus(trie, "key-auth");
+  EXPECT_DOUBLE_EQ(ka.total(), 17);
+  const auto lines = folded_lines(ka);
+  EXPECT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) EXPECT_NE(l.find("/plugins/key-auth/"), std::string::npos) << l;
+  EXPECT_DOUBLE_EQ(focus(trie, "key").total(), 0);  // whole directory names only
 }
 
 }  // namespace
