@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../loadgen/nginx_fixture.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using kperf::test::Nginx;
@@ -37,24 +38,17 @@ const char* kServer = R"(
 
 std::string kperf_cmd() { return std::string(KPERF_BINARY) + " attach"; }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/kperf-attach-test-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using kperf::test::TempDir;
 
+// nginx opens its listening sockets before it writes the pid file: poll for it (5 s).
 pid_t master_pid(const Nginx& n) {
-  std::ifstream in(n.dir() + "/logs/nginx.pid");
-  pid_t p = 0;
-  in >> p;
-  return p;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(n.dir() + "/logs/nginx.pid");
+    pid_t p = 0;
+    if (in >> p && p > 0) return p;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
 }
 
 std::set<pid_t> children(pid_t master) {
@@ -73,6 +67,17 @@ std::set<pid_t> children(pid_t master) {
     if (ppid == master) out.insert(static_cast<pid_t>(std::stol(name)));
   }
   return out;
+}
+
+// The master's pid once it has written its pid file and forked a worker (the fixture
+// returns as soon as the port accepts, which is earlier); 0 after 5 s.
+pid_t wait_ready(const Nginx& n) {
+  const pid_t master = master_pid(n);
+  for (int i = 0; master > 0 && i < 500; ++i) {
+    if (!children(master).empty()) return master;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
 }
 
 // Pids of the nginx-PID root frames in a --per-pid folded file, with their sample counts.
@@ -102,8 +107,9 @@ std::map<pid_t, long> samples_by_pid(const fs::path& folded) {
 TEST(Attach, PrefixUnderLoadWritesEveryOutput) {
   REQUIRE_ROOT();
   Nginx nginx(kServer);
+  ASSERT_GT(wait_ready(nginx), 0);
   TempDir tmp;
-  const fs::path out = tmp.path / "out";
+  const fs::path out = fs::path(tmp.path()) / "out";
   std::string text;
   const int rc = run_command(kperf_cmd() + " --prefix " + nginx.dir() + " --duration 3s --url " + nginx.url() +
                                  " -c 4 -t 1 --out " + out.string(),
@@ -139,7 +145,7 @@ TEST(Attach, PrefixUnderLoadWritesEveryOutput) {
 TEST(Attach, ByWorkerPid) {
   REQUIRE_ROOT();
   Nginx nginx(kServer);
-  const pid_t master = master_pid(nginx);
+  const pid_t master = wait_ready(nginx);
   ASSERT_GT(master, 0);
   std::set<pid_t> workers;
   for (int i = 0; i < 100 && workers.empty(); ++i) {
@@ -148,7 +154,7 @@ TEST(Attach, ByWorkerPid) {
   }
   ASSERT_FALSE(workers.empty());
   TempDir tmp;
-  const fs::path out = tmp.path / "out";
+  const fs::path out = fs::path(tmp.path()) / "out";
   std::string text;
   const int rc = run_command(kperf_cmd() + " --pid " + std::to_string(*workers.begin()) + " --duration 2s --url " +
                                  nginx.url() + " -c 2 -t 1 --per-pid --out " + out.string(),
@@ -163,12 +169,12 @@ TEST(Attach, ByWorkerPid) {
 TEST(Attach, FollowsReload) {
   REQUIRE_ROOT();
   Nginx nginx(kServer);
-  const pid_t master = master_pid(nginx);
+  const pid_t master = wait_ready(nginx);
   ASSERT_GT(master, 0);
   const std::set<pid_t> before = children(master);
   ASSERT_FALSE(before.empty());
   TempDir tmp;
-  const fs::path out = tmp.path / "out";
+  const fs::path out = fs::path(tmp.path()) / "out";
   std::string text;
   std::thread reload([&] {
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -192,13 +198,13 @@ TEST(Attach, FollowsReload) {
 TEST(Attach, BadInput) {
   REQUIRE_ROOT();
   TempDir tmp;
-  const fs::path out = tmp.path / "out";
+  const fs::path out = fs::path(tmp.path()) / "out";
   // A pid that is gone: a child that has exited and been reaped.
   const pid_t child = ::fork();
   if (child == 0) ::_exit(0);
   int st = 0;
   ::waitpid(child, &st, 0);
-  for (const std::string& args : {" --pid " + std::to_string(child), " --prefix " + (tmp.path / "no-such-prefix").string(),
+  for (const std::string& args : {" --pid " + std::to_string(child), " --prefix " + (fs::path(tmp.path()) / "no-such-prefix").string(),
                                   " --pid " + std::to_string(::getpid()) + " -c 2"}) {
     std::string text;
     const int rc = run_command(kperf_cmd() + args + " --duration 1s --out " + out.string(), &text);
@@ -212,10 +218,10 @@ TEST(Attach, BadInput) {
 TEST(Attach, WithoutLoadOnlySamples) {
   REQUIRE_ROOT();
   Nginx nginx(kServer);
-  const pid_t master = master_pid(nginx);
+  const pid_t master = wait_ready(nginx);
   ASSERT_GT(master, 0);
   TempDir tmp;
-  const fs::path out = tmp.path / "out";
+  const fs::path out = fs::path(tmp.path()) / "out";
   std::string text;
   const int rc =
       run_command(kperf_cmd() + " --pid " + std::to_string(master) + " --duration 1s --out " + out.string(), &text);
