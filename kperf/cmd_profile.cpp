@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -33,6 +34,7 @@
 #include "kperf/lab_driver.hpp"
 #include "kperf/output_file.hpp"
 #include "kperf/plugin_analysis.hpp"
+#include "kperf/profile_compare.hpp"
 #include "kperf/profile_report.hpp"
 #include "kperf/profile_run.hpp"
 #include "kperf/progress.hpp"
@@ -47,7 +49,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ProfileArgs {
-  std::string workload = std::string(kDefaultWorkload);
+  std::vector<std::string> workloads;  // empty: kDefaultWorkload; several: compared
   std::optional<int> runs;
   std::string duration;
   std::optional<int> threads;
@@ -58,7 +60,7 @@ struct ProfileArgs {
   std::string out;
   bool force = false;
   std::string driver = "lab";
-  std::string version;      // --driver docker|local: the Kong version
+  std::vector<std::string> versions;  // --driver docker|local: Kong versions; several: compared
   std::string kong_prefix;  // --driver local
   std::string focus;
   int workers = 2;
@@ -138,21 +140,262 @@ std::unique_ptr<KongGateway> make_kong(const ProfileArgs& a, const KongVersionSp
   return std::make_unique<LocalKongGateway>(spec, lo);
 }
 
+// One profiled subject: a workload on the lab gateway, or on one Kong version.
+struct Subject {
+  Workload workload;
+  RunPlan plan;
+  std::optional<KongVersionSpec> version;  // --driver docker|local
+  std::string name;   // what a comparison calls it: the workload's name or the version
+  std::string label;  // its folder under --out in a comparison
+};
+
+// What profiling one subject produced.
+struct SubjectRun {
+  ProfileResult result;
+  SubjectFigures figures;
+  fs::path flamegraph;  // empty: no samples, no flame graph
+};
+
+// Brings the gateway up for one subject, runs its plan while sampling and writes every
+// output of a profile into `out_dir` (which exists).
+SubjectRun profile_subject(const ProfileArgs& a, const Subject& s, const fs::path& out_dir,
+                           const LabOptions& lab_opts, const std::atomic<bool>& stop, ProgressDisplay& progress) {
+  const Workload& workload = s.workload;
+  const RunPlan& plan = s.plan;
+  const std::optional<KongVersionSpec>& version = s.version;
+  SubjectRun run;
+  Lab lab(workload, lab_opts);
+  // The load's target is what is sampled: the gateway, or the upstream for a baseline.
+  const bool upstream = workload.load().target == LoadSpec::Target::Upstream;
+  std::optional<TempWorkDir> kong_dir;
+  std::unique_ptr<KongGateway> kong;
+  if (version && !upstream) {
+    kong_dir.emplace();
+    kong = make_kong(a, *version, workload, lab, kong_dir->path);
+    progress.message(fmt::format("starting Kong {} (--driver {})...", version->text, a.driver));
+    kong->start();
+  }
+  const std::string gateway_url = kong ? kong->proxy_url() : lab.gateway_url();
+  const std::string base_url = upstream ? lab.upstream_url() : gateway_url;
+  const pid_t sampled = upstream ? lab.upstream_master_pid()
+                                 : kong ? kong->master_pid() : lab.gateway_master_pid();
+  progress.message(fmt::format("gateway {}, upstream {}; load to {}, sampling the {} (master pid {})", gateway_url,
+                               lab.upstream_url(), base_url, upstream ? "upstream" : "gateway", sampled));
+  run.result = run_profile(plan, base_url, sampled, stop, progress);
+  const ProfileResult& result = run.result;
+  const bool interrupted = result.interrupted;
+
+  OutputDir out(out_dir);
+  ReportContext ctx;
+  ctx.workload = workload.name();
+  ctx.description = workload.description();
+  ctx.origin = workload.origin();
+  ctx.driver = kong ? fmt::format("{} (Kong {})", a.driver, version->text) : "lab";
+  ctx.target_url = base_url;
+  ctx.plan = plan;
+  if (!a.focus.empty()) ctx.focus = a.focus;
+  if (kong) {
+    out.text("error.log", kong->error_log());
+  } else {
+    ctx.error_log_problems = lab.error_log_problems();
+    out.text("error.log", read_text(lab.error_log()));
+  }
+
+  // Graph titles need the combined RPS: a report without the outputs list first.
+  const ProfileReport pre(ctx, result);
+  const std::string subtitle =
+      fmt::format("{}, {} Hz, {} samples{}",
+                  upstream ? "lab upstream (baseline)"
+                           : kong ? fmt::format("Kong {} ({})", version->text, a.driver) : "lab gateway",
+                  plan.frequency,
+                  pre.sampling().stacks.samples, interrupted ? " (interrupted)" : "");
+  for (const auto& r : result.runs) {
+    out.write(fmt::format("run-{}.folded", r.index), [&](std::ostream& o) { fg::write_folded(r.stacks, o); });
+    write_graph(out, fmt::format("run-{}.svg", r.index), r.stacks,
+                fmt::format("kperf profile: {} \u2014 run {} \u2014 {:.0f} req/s{}", workload.name(), r.index,
+                            r.load.rps(), r.interrupted ? " (interrupted)" : ""),
+                subtitle);
+  }
+  out.write("profile.folded", [&](std::ostream& o) { fg::write_folded(result.combined, o); });
+  write_graph(out, "flamegraph.svg", result.combined, pre.title(), subtitle);
+  if (result.combined.total() > 0) run.flamegraph = out.path("flamegraph.svg");
+  if (!a.focus.empty()) {
+    const fg::StackTrie focused = focus(result.combined, a.focus);
+    if (focused.total() <= 0) {
+      progress.message(fmt::format("--focus {}: no sampled stack runs that plugin's code", a.focus));
+    }
+    out.write(fmt::format("focus-{}.folded", a.focus), [&](std::ostream& o) { fg::write_folded(focused, o); });
+    write_graph(out, fmt::format("focus-{}.svg", a.focus), focused,
+                fmt::format("kperf profile: {} \u2014 plugin {}", workload.name(), a.focus), subtitle);
+  }
+  write_load_charts(out, workload.name(), result, pre);
+  // The reports last: they list every output written before them.
+  ctx.outputs = out.names();
+  for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
+  const ProfileReport report(ctx, result);
+  out.text("summary.txt", report.summary_text());
+  out.text("summary.json", report.summary_json().dump(2) + "\n");
+  out.text("report.md", report.markdown());
+  run.figures = subject_figures(report, result, s.name, s.label);
+  progress.message(fmt::format("stopping the lab gateway; outputs in {}", out_dir.string()));
+  return run;
+}
+
+std::string plan_line(const RunPlan& p) {
+  return fmt::format("{} run{} x {}, {} threads, {} connections{}, {} Hz{}", p.runs, p.runs == 1 ? "" : "s",
+                     loadgen::format_time_s(std::chrono::duration<double>(p.duration).count()), p.load.threads,
+                     p.load.connections, p.load.rate > 0 ? fmt::format(", {:.0f} requests/s", p.load.rate) : "",
+                     p.frequency,
+                     p.warmup.count() > 0
+                         ? fmt::format(", warmup {}",
+                                       loadgen::format_time_s(std::chrono::duration<double>(p.warmup).count()))
+                         : "");
+}
+
+// Several subjects: each profiled in turn into OUT/LABEL/ (all of a profile's outputs),
+// then the comparison at the top: summary.txt, summary.json, report.md, rps.svg,
+// latency.svg and the differential flame graphs against the first subject.
+int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const std::string& kind,
+                   const fs::path& out_dir, bool created, const LabOptions& lab_opts) {
+  double planned = 0;
+  for (auto& s : subjects) {
+    planned += s.plan.planned_seconds();
+    s.plan.label = s.name;  // "key-auth: run 1/3" on the progress display
+  }
+  SignalWatcher signals;
+  ProgressDisplay progress(planned, ::isatty(STDERR_FILENO) == 1);
+  progress.message(fmt::format("kperf profile: comparing {} {}s: {}", subjects.size(), kind, [&] {
+    std::string names;
+    for (const auto& s : subjects) names += (names.empty() ? "" : ", ") + s.name;
+    return names;
+  }()));
+
+  std::vector<SubjectFigures> figures;
+  std::vector<fg::StackTrie> stacks;  // each subject's combined stacks (empty: not run)
+  std::vector<fs::path> graphs;
+  bool interrupted = false;
+  std::error_code ec;
+  try {
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      const Subject& s = subjects[i];
+      if (signals.stop().load()) {  // interrupted before this subject's turn
+        interrupted = true;
+        SubjectFigures none;
+        none.name = s.name;
+        none.label = s.label;
+        none.runs_planned = s.plan.runs;
+        figures.push_back(std::move(none));
+        stacks.emplace_back();
+        graphs.emplace_back();
+        continue;
+      }
+      progress.message(fmt::format("[{}/{}] {} {}: {}, {} starting...", i + 1, subjects.size(), kind, s.name,
+                                   plan_line(s.plan), s.version ? "Kong" : "lab gateway"));
+      const fs::path dir = out_dir / s.label;
+      const bool dir_created = !fs::exists(dir, ec);
+      fs::create_directories(dir, ec);
+      if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", dir.string(), ec.message()));
+      LabOptions lo = lab_opts;
+      if (!a.lab_dir.empty()) lo.run_dir = fs::path(a.lab_dir) / s.label;
+      try {
+        SubjectRun r = profile_subject(a, s, dir, lo, signals.stop(), progress);
+        interrupted = interrupted || r.result.interrupted;
+        figures.push_back(std::move(r.figures));
+        stacks.push_back(std::move(r.result.combined));
+        graphs.push_back(r.flamegraph);
+      } catch (...) {
+        if (dir_created && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+        throw;
+      }
+    }
+    interrupted = interrupted || signals.stop().load();
+
+    OutputDir top(out_dir);
+    std::vector<std::string> labels;
+    for (const auto& s : subjects) labels.push_back(s.label);
+    std::vector<DiffOutput> diffs;
+    for (const auto& d : diff_outputs(labels)) {
+      const size_t k = static_cast<size_t>(std::find(labels.begin(), labels.end(), d.after) - labels.begin());
+      if (!(stacks[0].total() > 0) || !(stacks[k].total() > 0)) {
+        progress.message(fmt::format("no {}: {} or {} has no samples", d.file, subjects[0].name, subjects[k].name));
+        continue;
+      }
+      const fg::StackTrie diff = comparison_diff(stacks[0], stacks[k]);
+      write_graph(top, d.file, diff,
+                  fmt::format("kperf profile: {} vs {} (differential){}", subjects[k].name, subjects[0].name,
+                              figures[0].interrupted || figures[k].interrupted ? " (interrupted)" : ""),
+                  fmt::format("widths: {} ({:.0f} samples); red: more than in {}, blue: less ({}'s {:.0f} samples "
+                              "scaled to the same total)",
+                              subjects[k].name, stacks[k].total(), subjects[0].name, subjects[0].name,
+                              stacks[0].total()));
+      diffs.push_back(d);
+    }
+    write_comparison_charts(top, figures);
+
+    ComparisonContext ctx;
+    ctx.kind = kind;
+    ctx.driver = a.driver;
+    ctx.plan = plan_line(subjects.front().plan);
+    for (const auto& s : subjects) {
+      if (plan_line(s.plan) != ctx.plan) ctx.plan = "runs and load as each workload sets them (see its summary.txt)";
+    }
+    ctx.interrupted = interrupted;
+    ctx.diffs = diffs;
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      if (figures[i].ran) ctx.outputs.push_back(subjects[i].label + "/");
+    }
+    for (const auto& n : top.names()) ctx.outputs.push_back(n);
+    for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
+    const Comparison cmp(ctx, figures);
+    top.text("summary.txt", cmp.text());
+    top.text("summary.json", cmp.json().dump(2) + "\n");
+    top.text("report.md", cmp.markdown());
+
+    fmt::print("{}\n", cmp.text());
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      if (!graphs[i].empty()) {
+        fmt::print("kperf: {}: flame graph: {}\n", subjects[i].name, graphs[i].string());
+      } else if (figures[i].ran) {
+        fmt::print("kperf: {}: no samples recorded: no flame graph (see {})\n", subjects[i].name,
+                   (out_dir / subjects[i].label / "summary.txt").string());
+      }
+    }
+    for (const auto& d : diffs) fmt::print("kperf: diff {} vs {}: {}\n", d.after, d.before, (out_dir / d.file).string());
+    fmt::print("kperf: comparison: {}\n", (out_dir / "summary.txt").string());
+    std::fflush(stdout);
+  } catch (...) {  // ~Lab() has stopped nginx; leave no empty output directory behind
+    if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
+    throw;
+  }
+  if (interrupted) {
+    fmt::print(stderr, "kperf: interrupted: partial comparison in {}\n", out_dir.string());
+    const int signal = signals.signal();
+    return 128 + (signal != 0 ? signal : SIGINT);
+  }
+  return 0;
+}
+
 int run_profile_command(const ProfileArgs& a) {
   if (a.driver != "lab" && a.driver != "docker" && a.driver != "local") {
     throw UsageError(fmt::format("--driver {}: unknown; use lab, docker or local", a.driver));
   }
   const bool kong_driver = a.driver != "lab";
-  if (!kong_driver && !a.version.empty()) {
+  if (!kong_driver && !a.versions.empty()) {
     throw UsageError("--version needs --driver docker or --driver local (the lab gateway has no version)");
   }
-  if (kong_driver && a.version.empty()) {
+  if (kong_driver && a.versions.empty()) {
     throw UsageError(fmt::format("--driver {} needs --version (a Kong release such as 3.4.2, or git:REF)", a.driver));
   }
+  std::vector<std::string> workload_names = a.workloads;
+  if (workload_names.empty()) workload_names.emplace_back(kDefaultWorkload);
+  if (workload_names.size() > 1 && a.versions.size() > 1) {
+    throw UsageError(
+        "compare either workloads or versions: several --workload with one --version, or several --version "
+        "with one --workload");
+  }
   if (!a.kong_prefix.empty() && a.driver != "local") throw UsageError("--kong-prefix needs --driver local");
-  std::optional<KongVersionSpec> version;
-  if (kong_driver) version = parse_version_spec(a.version);
-  const Workload workload = Workload::load(a.workload);
+  std::vector<KongVersionSpec> versions;
+  for (const auto& v : a.versions) versions.push_back(parse_version_spec(v));
   PlanOverrides o;
   o.runs = a.runs;
   if (!a.duration.empty()) o.duration = duration_arg(a.duration, "--duration");
@@ -161,9 +404,36 @@ int run_profile_command(const ProfileArgs& a) {
   o.connections = a.connections;
   o.rate = a.rate;
   o.frequency = a.frequency;
-  const RunPlan plan = make_plan(workload, o);
+  const std::string kind = versions.size() > 1 ? "version" : "workload";
+  std::vector<Subject> subjects;
+  for (const auto& name : workload_names) {
+    Workload w = Workload::load(name);
+    RunPlan plan = make_plan(w, o);
+    if (versions.size() > 1) {
+      for (const auto& v : versions) subjects.push_back(Subject{w, plan, v, v.text, {}});
+    } else {
+      std::optional<KongVersionSpec> v;
+      if (!versions.empty()) v = versions.front();
+      std::string subject_name = w.name();
+      subjects.push_back(Subject{std::move(w), std::move(plan), std::move(v), std::move(subject_name), {}});
+    }
+  }
+  const bool compare = subjects.size() > 1;
+  std::vector<std::string> names;
+  for (const auto& s : subjects) names.push_back(s.name);
+  const std::vector<std::string> labels = subject_labels(names);
+  for (size_t i = 0; i < subjects.size(); ++i) subjects[i].label = labels[i];
 
-  const fs::path out_dir = a.out.empty() ? default_out_dir(workload.name()) : fs::path(a.out);
+  fs::path out_dir;
+  if (!a.out.empty()) {
+    out_dir = a.out;
+  } else if (!compare) {
+    out_dir = default_out_dir(subjects.front().workload.name());
+  } else {
+    std::string joined;
+    for (const auto& l : labels) joined += (joined.empty() ? "" : "-vs-") + l;
+    out_dir = default_out_dir(joined);
+  }
   check_out_dir(out_dir, a.force);
   if (const std::string missing = prof::missing_bpf_support(); !missing.empty()) {
     throw UsageError(fmt::format("profile samples the gateway with eBPF: {}", missing));
@@ -185,94 +455,27 @@ int run_profile_command(const ProfileArgs& a) {
   const bool created = !fs::exists(out_dir, ec);
   fs::create_directories(out_dir, ec);
   if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", out_dir.string(), ec.message()));
+  if (compare) return run_comparison(a, subjects, kind, out_dir, created, lab_opts);
 
+  const Subject& subject = subjects.front();
+  const RunPlan& plan = subject.plan;
   SignalWatcher signals;
   ProgressDisplay progress(plan.planned_seconds(), ::isatty(STDERR_FILENO) == 1);
   progress.message(fmt::format("kperf profile: workload {}, {} run{} x {}, lab gateway starting...",
-                               workload.name(), plan.runs, plan.runs == 1 ? "" : "s",
+                               subject.workload.name(), plan.runs, plan.runs == 1 ? "" : "s",
                                loadgen::format_time_s(std::chrono::duration<double>(plan.duration).count())));
 
   fs::path flamegraph;
   bool interrupted = false;
-  int signal = 0;
   try {
-    Lab lab(workload, lab_opts);
-    // The load's target is what is sampled: the gateway, or the upstream for a baseline.
-    const bool upstream = workload.load().target == LoadSpec::Target::Upstream;
-    std::optional<TempWorkDir> kong_dir;
-    std::unique_ptr<KongGateway> kong;
-    if (kong_driver && !upstream) {
-      kong_dir.emplace();
-      kong = make_kong(a, *version, workload, lab, kong_dir->path);
-      progress.message(fmt::format("starting Kong {} (--driver {})...", version->text, a.driver));
-      kong->start();
-    }
-    const std::string gateway_url = kong ? kong->proxy_url() : lab.gateway_url();
-    const std::string base_url = upstream ? lab.upstream_url() : gateway_url;
-    const pid_t sampled = upstream ? lab.upstream_master_pid()
-                                   : kong ? kong->master_pid() : lab.gateway_master_pid();
-    progress.message(fmt::format("gateway {}, upstream {}; load to {}, sampling the {} (master pid {})", gateway_url,
-                                 lab.upstream_url(), base_url, upstream ? "upstream" : "gateway", sampled));
-    ProfileResult result = run_profile(plan, base_url, sampled, signals.stop(), progress);
-    interrupted = result.interrupted;
-    signal = signals.signal();
-
-    OutputDir out(out_dir);
-    ReportContext ctx;
-    ctx.workload = workload.name();
-    ctx.description = workload.description();
-    ctx.origin = workload.origin();
-    ctx.driver = kong ? fmt::format("{} (Kong {})", a.driver, version->text) : "lab";
-    ctx.target_url = base_url;
-    ctx.plan = plan;
-    if (!a.focus.empty()) ctx.focus = a.focus;
-    if (kong) {
-      out.text("error.log", kong->error_log());
-    } else {
-      ctx.error_log_problems = lab.error_log_problems();
-      out.text("error.log", read_text(lab.error_log()));
-    }
-
-    // Graph titles need the combined RPS: a report without the outputs list first.
-    const ProfileReport pre(ctx, result);
-    const std::string subtitle =
-        fmt::format("{}, {} Hz, {} samples{}",
-                    upstream ? "lab upstream (baseline)"
-                             : kong ? fmt::format("Kong {} ({})", version->text, a.driver) : "lab gateway",
-                    plan.frequency,
-                    pre.sampling().stacks.samples, interrupted ? " (interrupted)" : "");
-    for (const auto& run : result.runs) {
-      out.write(fmt::format("run-{}.folded", run.index), [&](std::ostream& s) { fg::write_folded(run.stacks, s); });
-      write_graph(out, fmt::format("run-{}.svg", run.index), run.stacks,
-                  fmt::format("kperf profile: {} \u2014 run {} \u2014 {:.0f} req/s{}", workload.name(), run.index,
-                              run.load.rps(), run.interrupted ? " (interrupted)" : ""),
-                  subtitle);
-    }
-    out.write("profile.folded", [&](std::ostream& s) { fg::write_folded(result.combined, s); });
-    write_graph(out, "flamegraph.svg", result.combined, pre.title(), subtitle);
-    if (result.combined.total() > 0) flamegraph = out.path("flamegraph.svg");
-    if (!a.focus.empty()) {
-      const fg::StackTrie focused = focus(result.combined, a.focus);
-      if (focused.total() <= 0) {
-        progress.message(fmt::format("--focus {}: no sampled stack runs that plugin's code", a.focus));
-      }
-      out.write(fmt::format("focus-{}.folded", a.focus), [&](std::ostream& s) { fg::write_folded(focused, s); });
-      write_graph(out, fmt::format("focus-{}.svg", a.focus), focused,
-                  fmt::format("kperf profile: {} \u2014 plugin {}", workload.name(), a.focus), subtitle);
-    }
-    write_load_charts(out, workload.name(), result, pre);
-    // The reports last: they list every output written before them.
-    ctx.outputs = out.names();
-    for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
-    const ProfileReport report(ctx, result);
-    out.text("summary.txt", report.summary_text());
-    out.text("summary.json", report.summary_json().dump(2) + "\n");
-    out.text("report.md", report.markdown());
-    progress.message(fmt::format("stopping the lab gateway; outputs in {}", out_dir.string()));
+    const SubjectRun run = profile_subject(a, subject, out_dir, lab_opts, signals.stop(), progress);
+    interrupted = run.result.interrupted;
+    flamegraph = run.flamegraph;
   } catch (...) {  // ~Lab() has stopped nginx; leave no empty output directory behind
     if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
     throw;
   }
+  const int signal = signals.signal();
   if (!flamegraph.empty()) {
     fmt::print("kperf: flame graph: {}\n", flamegraph.string());
   } else {
@@ -298,12 +501,22 @@ void register_profile(CLI::App& app) {
       "processes with eBPF, and write into one directory: profile.folded + flamegraph.svg\n"
       "(all runs), run-N.folded + run-N.svg, summary.txt (wrk-style per run + combined),\n"
       "summary.json, report.md (Markdown table), rps.svg, latency.svg and error.log.\n"
+      "Comparison: --workload repeated (or --version repeated, with --driver docker|local)\n"
+      "profiles each subject in turn with the same options into OUT/LABEL/ (LABEL: the\n"
+      "workload name or version, made a safe and unique folder name), then writes at the\n"
+      "top of OUT: summary.txt, summary.json and report.md (per subject RPS avg/min/max,\n"
+      "latency avg/p50/p90/p99/max, requests, errors, samples, top plugins' CPU shares, each\n"
+      "with its change against the first subject), rps.svg, latency.svg and diff.svg (the\n"
+      "second subject against the first, normalised like `kperf diff -n`); with more than\n"
+      "two subjects one diff-LABEL.svg per subject after the first. Several workloads and\n"
+      "several versions at once are refused (compare one dimension at a time).\n"
       "Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and writes a partial\n"
-      "report marked as interrupted (exit status 130).");
-  cmd->add_option("--workload", a->workload,
+      "report marked as interrupted (exit status 130); in a comparison the subjects done\n"
+      "keep their complete outputs and the top-level report says interrupted.");
+  cmd->add_option("--workload", a->workloads,
                   "Workload: a NAME from scripts/lab/workloads (e.g. key-auth, single-route) or a "
-                  "YAML file")
-      ->default_val(std::string(kDefaultWorkload));
+                  "YAML file (default: key-auth). Repeat it to compare workloads")
+      ->allow_extra_args(false);
   cmd->add_option("--runs", a->runs, "Number of runs, combined in the results (default: the workload's, 3)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--duration", a->duration, "Duration of each run: 10s, 500ms, 2m (default: the workload's)");
@@ -319,15 +532,18 @@ void register_profile(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--warmup", a->warmup, "Load before the first run, not measured nor sampled (e.g. 5s)");
   cmd->add_option("-o,--out", a->out,
-                  "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-WORKLOAD); refused when it "
+                  "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-WORKLOAD, or -A-vs-B for a "
+                  "comparison); refused when it "
                   "exists and is not empty, unless --force");
   cmd->add_flag("--force", a->force, "Write into an existing non-empty output directory");
   cmd->add_option("--driver", a->driver,
                   "How the gateway is run: lab (the built-in lab gateway), docker (Kong's image kong:VERSION, "
                   "needs a Docker engine) or local (an installed Kong, or --kong-prefix)")
       ->default_val("lab");
-  cmd->add_option("--version", a->version,
-                  "Kong version for --driver docker|local: a release (3.4.2) or git:REF");
+  cmd->add_option("--version", a->versions,
+                  "Kong version for --driver docker|local: a release (3.4.2) or git:REF. Repeat it to "
+                  "compare versions (on one workload)")
+      ->allow_extra_args(false);
   cmd->add_option("--kong-prefix", a->kong_prefix,
                   "--driver local: Kong's install prefix or source tree (default: `kong` on the PATH)");
   cmd->add_option("--focus", a->focus,

@@ -139,9 +139,10 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     progress.update(p.elapsed_s, p.current_rps, p.requests, p.errors);
   };
   const auto seconds = [](std::chrono::microseconds d) { return std::chrono::duration<double>(d).count(); };
+  const auto phase = [&plan](std::string name) { return plan.label.empty() ? name : plan.label + ": " + name; };
 
   if (plan.warmup.count() > 0 && !stop.load()) {
-    progress.begin("warmup", seconds(plan.warmup));
+    progress.begin(phase("warmup"), seconds(plan.warmup));
     auto r = loadgen::run_load(plan.load_for(base_url, plan.warmup), on_progress, &stop);
     progress.end(fmt::format("{:.1f}s, {} requests, {:.1f} req/s (not measured){}", r.runtime_s, r.requests,
                              r.rps(), r.stopped_early ? " [interrupted]" : ""));
@@ -186,7 +187,7 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
         record_error = std::current_exception();
       }
     });
-    progress.begin(fmt::format("run {}/{}", i, plan.runs), seconds(plan.duration));
+    progress.begin(phase(fmt::format("run {}/{}", i, plan.runs)), seconds(plan.duration));
     loadgen::LoadResult load;
     std::exception_ptr load_error;
     try {

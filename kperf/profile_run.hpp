@@ -41,6 +41,8 @@ struct RunPlan {
   bool with_load = true;       // false: only sample for the duration (kperf attach without --url)
   prof::RootFrame root = prof::RootFrame::Process;  // nginx, or nginx-PID (--per-pid)
   loadgen::LoadConfig load;    // url filled by bind(); duration = the run's duration
+  std::string label;           // shown before the phases on the progress display
+                               // ("key-auth: run 1/3"); empty: "run 1/3"
 
   double planned_seconds() const;  // warmup + runs * duration
   // The load config for a target base URL ("http://127.0.0.1:PORT").
