@@ -175,8 +175,9 @@ int run_attach(const AttachArgs& a) {
     OutputDir out(out_dir);
     const std::string name = fmt::format("attach-{}", target.pid);
     ReportContext ctx;
+    ctx.command = "kperf attach";
     ctx.workload = name;
-    ctx.description = fmt::format("kperf attach to {}", target.note);
+    ctx.description = target.note;
     ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.pid) : a.prefix;
     ctx.driver = "attach";
     ctx.target_url = a.url;

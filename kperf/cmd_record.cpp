@@ -92,7 +92,7 @@ void run_record(const RecordArgs& a) {
 
   prof::Recorder recorder(std::move(opts), g_stop);
   const auto summary = recorder.run();
-  fmt::print(stderr, "{}\n", prof::format_summary(summary));
+  fmt::print(stderr, "kperf record: {}\n", prof::format_summary(summary));
   if (a.format == "folded") {
     fg::write_folded(recorder.trie(), out.stream());
   } else {

@@ -40,13 +40,7 @@ void add_summary(prof::RecordSummary& to, const prof::RecordSummary& s) {
   to.seconds += s.seconds;
 }
 
-// The recorder's summary line, named for what it is here.
-std::string sampler_line(const prof::RecordSummary& s) {
-  std::string line = prof::format_summary(s);
-  constexpr std::string_view kPrefix = "kperf record: ";
-  if (line.starts_with(kPrefix)) line = "Sampler: " + line.substr(kPrefix.size());
-  return line;
-}
+std::string sampler_line(const prof::RecordSummary& s) { return "Sampler: " + prof::format_summary(s); }
 
 nlohmann::json sampler_json(const prof::RecordSummary& s) {
   return {{"samples", s.stacks.samples},
@@ -95,16 +89,25 @@ std::string ProfileReport::run_header(const RunResult& run) const {
 }
 
 std::string ProfileReport::summary_text() const {
-  std::string out = fmt::format("kperf profile: workload {} ({}), driver {}, target {}\n", ctx_.workload,
-                                ctx_.description, ctx_.driver, ctx_.target_url);
-  out += fmt::format("{} runs x {}, {} threads, {} connections{}, sampling at {} Hz{}\n", ctx_.plan.runs,
-                     loadgen::format_time_s(secs(ctx_.plan.duration)), ctx_.plan.load.threads,
-                     ctx_.plan.load.connections,
-                     ctx_.plan.load.rate > 0 ? fmt::format(", {:.0f} requests/s", ctx_.plan.load.rate) : "",
-                     ctx_.plan.frequency,
-                     ctx_.plan.warmup.count() > 0
-                         ? fmt::format(", warmup {}", loadgen::format_time_s(secs(ctx_.plan.warmup)))
-                         : "");
+  const bool load = ctx_.plan.with_load;
+  const std::string load_to = load ? "load to " + ctx_.target_url : std::string("no load");
+  std::string out = ctx_.command == "kperf attach"
+                        ? fmt::format("kperf attach: {}, {}\n", ctx_.description, load_to)
+                        : fmt::format("kperf profile: workload {} ({}), driver {}, {}\n", ctx_.workload,
+                                      ctx_.description, ctx_.driver, load_to);
+  if (load) {
+    out += fmt::format("{} runs x {}, {} threads, {} connections{}, sampling at {} Hz{}\n", ctx_.plan.runs,
+                       loadgen::format_time_s(secs(ctx_.plan.duration)), ctx_.plan.load.threads,
+                       ctx_.plan.load.connections,
+                       ctx_.plan.load.rate > 0 ? fmt::format(", {:.0f} requests/s", ctx_.plan.load.rate) : "",
+                       ctx_.plan.frequency,
+                       ctx_.plan.warmup.count() > 0
+                           ? fmt::format(", warmup {}", loadgen::format_time_s(secs(ctx_.plan.warmup)))
+                           : "");
+  } else {
+    out += fmt::format("sampling for {} at {} Hz\n", loadgen::format_time_s(secs(ctx_.plan.duration)),
+                       ctx_.plan.frequency);
+  }
   if (result_.interrupted) {
     size_t complete = 0;
     for (const auto& r : result_.runs) complete += r.interrupted ? 0 : 1;
@@ -114,22 +117,26 @@ std::string ProfileReport::summary_text() const {
   for (const auto& run : result_.runs) {
     const auto config = ctx_.plan.load_for(ctx_.target_url, ctx_.plan.duration);
     out += run_header(run);
-    out += loadgen::format_text_header(config);
-    out += loadgen::format_text_result(config, run.load, true);
+    if (load) {
+      out += loadgen::format_text_header(config);
+      out += loadgen::format_text_result(config, run.load, true);
+    }
     out += sampler_line(run.record) + "\n\n";
   }
   const auto& c = combined_;
-  out += fmt::format("### Combined result ({} run{})\n", c.runs, c.runs == 1 ? "" : "s");
-  if (c.runs == 0) {
-    out += "no run completed\n";
-  } else {
-    out += fmt::format("RPS     Avg: {:.2f}\n", c.rps_mean);
-    out += fmt::format("Latency Avg: {}    Max: {}\n", us(c.latency.mean()), us(c.latency.max()));
-    out += fmt::format("Latency p50: {}    p90: {}    p99: {}\n", us(c.latency.percentile(50)),
-                       us(c.latency.percentile(90)), us(c.latency.percentile(99)));
-    out += loadgen::format_combined_text(c);
+  if (load) {  // without load the run above is the whole result
+    out += fmt::format("### Combined result ({} run{})\n", c.runs, c.runs == 1 ? "" : "s");
+    if (c.runs == 0) {
+      out += "no run completed\n";
+    } else {
+      out += fmt::format("RPS     Avg: {:.2f}\n", c.rps_mean);
+      out += fmt::format("Latency Avg: {}    Max: {}\n", us(c.latency.mean()), us(c.latency.max()));
+      out += fmt::format("Latency p50: {}    p90: {}    p99: {}\n", us(c.latency.percentile(50)),
+                         us(c.latency.percentile(90)), us(c.latency.percentile(99)));
+      out += loadgen::format_combined_text(c);
+    }
+    out += sampler_line(sampling_) + "\n";
   }
-  out += sampler_line(sampling_) + "\n";
   if (plugins_.total > 0) {
     out += "\n### CPU per plugin and phase (% of all samples)\n";
     out += plugins_.to_text();
@@ -153,7 +160,9 @@ nlohmann::json ProfileReport::summary_json() const {
                {"duration_s", secs(ctx_.plan.duration)},
                {"warmup_s", secs(ctx_.plan.warmup)},
                {"frequency_hz", ctx_.plan.frequency},
-               {"load", loadgen::config_json(ctx_.plan.load_for(ctx_.target_url, ctx_.plan.duration))}};
+               {"load", ctx_.plan.with_load
+                            ? loadgen::config_json(ctx_.plan.load_for(ctx_.target_url, ctx_.plan.duration))
+                            : nlohmann::json()}};  // null: only sampling
   size_t complete = 0;
   for (const auto& r : result_.runs) complete += r.interrupted ? 0 : 1;
   j["interrupted"] = result_.interrupted;
@@ -164,17 +173,21 @@ nlohmann::json ProfileReport::summary_json() const {
   for (const auto& r : result_.runs) {
     runs.push_back({{"index", r.index},
                     {"interrupted", r.interrupted},
-                    {"load", loadgen::result_json(r.load)},
+                    {"load", ctx_.plan.with_load ? loadgen::result_json(r.load) : nlohmann::json()},
                     {"sampler", sampler_json(r.record)},
                     {"folded", fmt::format("run-{}.folded", r.index)},
                     {"flamegraph", fmt::format("run-{}.svg", r.index)}});
   }
   j["runs"] = std::move(runs);
-  j["combined"] = loadgen::combined_json(combined_);
-  j["combined"]["latency_percentiles_us"] = {{"p50", combined_.latency.percentile(50)},
-                                             {"p90", combined_.latency.percentile(90)},
-                                             {"p99", combined_.latency.percentile(99)},
-                                             {"max", combined_.latency.max()}};
+  if (ctx_.plan.with_load) {
+    j["combined"] = loadgen::combined_json(combined_);
+    j["combined"]["latency_percentiles_us"] = {{"p50", combined_.latency.percentile(50)},
+                                               {"p90", combined_.latency.percentile(90)},
+                                               {"p99", combined_.latency.percentile(99)},
+                                               {"max", combined_.latency.max()}};
+  } else {
+    j["combined"] = nullptr;
+  }
   j["sampler"] = sampler_json(sampling_);
   j["plugins"] = plugins_.to_json();
   if (ctx_.focus) j["focus"] = *ctx_.focus;
@@ -185,12 +198,20 @@ nlohmann::json ProfileReport::summary_json() const {
 
 std::string ProfileReport::markdown() const {
   const auto& c = combined_;
-  std::string out = fmt::format("### kperf profile: `{}`\n\n", ctx_.workload);
+  std::string out = fmt::format("### {}: `{}`\n\n", ctx_.command, ctx_.workload);
   if (!ctx_.description.empty()) out += fmt::format("{}\n\n", ctx_.description);
   if (result_.interrupted) {
     size_t complete = 0;
     for (const auto& r : result_.runs) complete += r.interrupted ? 0 : 1;
     out += fmt::format("> **Interrupted**: {} of {} runs completed.\n\n", complete, result_.runs_planned);
+  }
+  if (!ctx_.plan.with_load) {
+    out += "| target | duration | sampling | samples | lost | processes |\n|---|---:|---:|---:|---:|---:|\n";
+    out += fmt::format("| `{}` | {} | {} Hz | {} | {} | {} |\n", ctx_.origin,
+                       loadgen::format_time_s(sampling_.seconds), ctx_.plan.frequency, sampling_.stacks.samples,
+                       sampling_.bpf.lost, sampling_.stacks.processes.size());
+    if (plugins_.total > 0) out += "\n#### CPU per plugin and phase (% of all samples)\n\n" + plugins_.to_markdown();
+    return out;
   }
   out += "| workload | driver | runs | RPS avg | RPS min | RPS max | latency avg | p50 | p90 | p99 | max | samples |\n";
   out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";

@@ -21,6 +21,7 @@ namespace kperf {
 
 // What the session was: known before it ran.
 struct ReportContext {
+  std::string command = "kperf profile";  // or "kperf attach"
   std::string workload;          // name
   std::string description;
   std::string origin;            // the workload file

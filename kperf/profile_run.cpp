@@ -102,10 +102,12 @@ void merge_stacks(const fg::StackTrie& from, fg::StackTrie& to) {
 
 namespace {
 
-std::string run_line(const loadgen::LoadResult& r, const prof::RecordSummary& s, bool interrupted) {
-  return fmt::format("{:.1f}s, {} requests, {:.1f} req/s, {} errors, {} samples ({} lost){}", r.runtime_s,
-                     r.requests, r.rps(), r.errors.socket_total() + r.errors.status, s.stacks.samples,
-                     s.bpf.lost, interrupted ? " [interrupted]" : "");
+std::string run_line(const loadgen::LoadResult& r, const prof::RecordSummary& s, bool interrupted, bool with_load) {
+  const std::string load = with_load ? fmt::format("{} requests, {:.1f} req/s, {} errors, ", r.requests, r.rps(),
+                                                   r.errors.socket_total() + r.errors.status)
+                                     : std::string();
+  return fmt::format("{:.1f}s, {}{} samples ({} lost){}", r.runtime_s, load, s.stacks.samples, s.bpf.lost,
+                     interrupted ? " [interrupted]" : "");
 }
 
 // No load: waits for the duration (or a stop), showing progress; `tick` runs every 100 ms.
@@ -221,7 +223,7 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     merge_stacks(recorder->trie(), run.stacks);
     recorder.reset();
     merge_stacks(run.stacks, out.combined);
-    progress.end(run_line(run.load, run.record, run.interrupted));
+    progress.end(run_line(run.load, run.record, run.interrupted, plan.with_load));
     out.runs.push_back(std::move(run));
   }
   out.interrupted = stop.load() || static_cast<int>(out.runs.size()) < plan.runs ||

@@ -148,7 +148,7 @@ RecordSummary Recorder::run() {
 std::string format_summary(const RecordSummary& s) {
   const auto& st = s.stacks;
   return fmt::format(
-      "kperf record: {} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
+      "{} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
       "unwound to a root, {} unwind failures, {} user stack read failures, {} processes",
       st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
       s.bpf.ustack_errors, st.processes.size()) +

@@ -58,7 +58,8 @@ class Recorder {
   std::unique_ptr<Impl> impl_;
 };
 
-// The summary line printed after a recording.
+// The figures of a recording in one line ("N samples in S s (reason), L lost ..."), for
+// a caller to prefix with what it is ("kperf record: ", "Sampler: ").
 std::string format_summary(const RecordSummary& s);
 
 }  // namespace kperf::prof
