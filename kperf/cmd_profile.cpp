@@ -303,9 +303,19 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
         figures.push_back(std::move(r.figures));
         stacks.push_back(std::move(r.result.combined));
         graphs.push_back(r.flamegraph);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        // One subject failing (its gateway did not start...) does not lose the others:
+        // it is reported as failed and the exit status says so.
         if (dir_created && fs::is_empty(dir, ec)) fs::remove(dir, ec);
-        throw;
+        progress.message(fmt::format("kperf: {} {} failed: {}", kind, s.name, e.what()));
+        SubjectFigures failed;
+        failed.name = s.name;
+        failed.label = s.label;
+        failed.runs_planned = s.plan.runs;
+        failed.error = e.what();
+        figures.push_back(std::move(failed));
+        stacks.emplace_back();
+        graphs.emplace_back();
       }
     }
     interrupted = interrupted || signals.stop().load();
@@ -371,6 +381,12 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
     fmt::print(stderr, "kperf: interrupted: partial comparison in {}\n", out_dir.string());
     const int signal = signals.signal();
     return 128 + (signal != 0 ? signal : SIGINT);
+  }
+  const auto failed = std::count_if(figures.begin(), figures.end(), [](const auto& f) { return !f.error.empty(); });
+  if (failed > 0) {
+    fmt::print(stderr, "kperf: {} of {} {}s failed (see {})\n", failed, subjects.size(), kind,
+               (out_dir / "summary.txt").string());
+    return 2;
   }
   return 0;
 }

@@ -167,6 +167,7 @@ std::vector<std::string> Comparison::plugin_rows(size_t per_subject, size_t limi
 }
 
 std::string Comparison::status(const SubjectFigures& s) const {
+  if (!s.error.empty()) return "failed";
   if (!s.ran) return "not run";
   return s.interrupted ? "interrupted" : "complete";
 }
@@ -271,6 +272,9 @@ std::string Comparison::text() const {
     for (const auto& c : r.cells) cells.push_back(cell_text(c));
     out += line(r.name, cells);
   }
+  for (const auto& f : subjects_) {
+    if (!f.error.empty()) out += fmt::format("{} failed: {}\n", f.name, f.error);
+  }
   if (!subjects_.empty()) {
     out += fmt::format(
         "\nChanges are against the first {} ({}); CPU PLUGIN is the plugin's share of the {}'s samples, its "
@@ -300,6 +304,7 @@ nlohmann::json Comparison::json() const {
                         {"folder", s.label},    {"status", status(s)},
                         {"ran", s.ran},         {"interrupted", s.interrupted},
                         {"runs_planned", s.runs_planned}, {"runs_completed", s.runs_completed}};
+    if (!s.error.empty()) o["error"] = s.error;
     if (s.ran) {
       o["requests"] = s.requests;
       o["errors"] = s.errors;
@@ -364,6 +369,9 @@ std::string Comparison::markdown() const {
       out += c.change.empty() ? fmt::format(" {} |", c.value) : fmt::format(" {} ({}) |", c.value, c.change);
     }
     out += "\n";
+  }
+  for (const auto& f : subjects_) {
+    if (!f.error.empty()) out += fmt::format("\n`{}` failed: {}\n", f.name, f.error);
   }
   if (!subjects_.empty()) {
     out += fmt::format("\nChanges against `{}`; CPU PLUGIN: share of the samples, change in percentage points.\n",

@@ -36,7 +36,8 @@ struct PluginShare {
 struct SubjectFigures {
   std::string name;   // workload name or Kong version
   std::string label;  // its folder under --out
-  bool ran = false;   // false: never started (interrupted before its turn)
+  bool ran = false;   // false: never started (interrupted before its turn) or failed
+  std::string error;  // why it failed (its gateway did not start...); empty otherwise
   bool interrupted = false;
   int runs_planned = 0;
   int runs_completed = 0;

@@ -248,6 +248,25 @@ TEST(CompareTable, InterruptedAndNotRunSubjects) {
   EXPECT_FALSE(j["subjects"][2].contains("requests"));
 }
 
+TEST(CompareTable, FailedSubjectKeepsTheOthers) {
+  SubjectFigures failed;
+  failed.name = "broken";
+  failed.label = "broken";
+  failed.runs_planned = 2;
+  failed.error = "the lab gateway did not start: nginx: [emerg] unknown directive";
+  const Comparison cmp(context(), {figures("a", 2000, 40000, 2000, 0), failed, figures("c", 1000, 20000, 3000, 0)});
+  const std::string t = cmp.text();
+  EXPECT_THAT(t, HasSubstr("failed"));
+  EXPECT_THAT(t, HasSubstr("broken failed: the lab gateway did not start"));
+  EXPECT_THAT(t, HasSubstr("-50.0%"));  // c against a is still computed
+  EXPECT_THAT(cmp.markdown(), HasSubstr("`broken` failed: the lab gateway did not start"));
+  const nlohmann::json j = cmp.json();
+  EXPECT_EQ(j["subjects"][1]["status"], "failed");
+  EXPECT_EQ(j["subjects"][1]["error"], failed.error);
+  EXPECT_FALSE(j["subjects"][1].contains("requests"));
+  EXPECT_EQ(j["subjects"][2]["status"], "complete");
+}
+
 TEST(CompareTable, PluginRowsUnionOfTopShares) {
   SubjectFigures a = figures("a", 100, 1000, 2000, 0);
   a.plugins = {{"p1", 9}, {"p2", 8}, {"p3", 7}};
