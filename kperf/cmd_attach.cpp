@@ -216,18 +216,7 @@ int run_attach(const AttachArgs& a) {
     throw;
   }
   if (!load_text.empty()) fmt::print("{}", load_text);
-  if (!flamegraph.empty()) {
-    fmt::print("kperf: flame graph: {}\n", flamegraph.string());
-  } else {
-    fmt::print("kperf: no samples recorded: no flame graph (see {})\n", (out_dir / "summary.txt").string());
-  }
-  fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
-  std::fflush(stdout);
-  if (interrupted) {
-    fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
-    return 128 + (signal != 0 ? signal : SIGINT);
-  }
-  return 0;
+  return finish_report(out_dir, flamegraph, interrupted, signal);
 }
 
 }  // namespace

@@ -492,18 +492,7 @@ int run_profile_command(const ProfileArgs& a) {
     throw;
   }
   const int signal = signals.signal();
-  if (!flamegraph.empty()) {
-    fmt::print("kperf: flame graph: {}\n", flamegraph.string());
-  } else {
-    fmt::print("kperf: no samples recorded: no flame graph (see {})\n", (out_dir / "summary.txt").string());
-  }
-  fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
-  std::fflush(stdout);
-  if (interrupted) {
-    fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
-    return 128 + (signal != 0 ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM
-  }
-  return 0;
+  return finish_report(out_dir, flamegraph, interrupted, signal);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // summary.txt, summary.json and report.md of a `kperf profile` session.
 #include "kperf/profile_report.hpp"
 
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -233,6 +235,19 @@ std::string ProfileReport::markdown() const {
 }
 
 namespace fs = std::filesystem;
+
+int finish_report(const fs::path& out_dir, const fs::path& flamegraph, bool interrupted, int signal) {
+  if (!flamegraph.empty()) {
+    fmt::print("kperf: flame graph: {}\n", flamegraph.string());
+  } else {
+    fmt::print("kperf: no samples recorded: no flame graph (see {})\n", (out_dir / "summary.txt").string());
+  }
+  fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
+  std::fflush(stdout);
+  if (!interrupted) return 0;
+  fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
+  return 128 + (signal != 0 ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM
+}
 
 void check_out_dir(const fs::path& dir, bool force) {
   std::error_code ec;

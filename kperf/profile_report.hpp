@@ -57,6 +57,11 @@ class ProfileReport {
   PluginTable plugins_;
 };
 
+// The last lines of a profile or attach: where the flame graph (or why there is none) and
+// the summary are; the exit status: 0, or 128 + the signal that interrupted the run.
+int finish_report(const std::filesystem::path& out_dir, const std::filesystem::path& flamegraph, bool interrupted,
+                  int signal);
+
 // Refuses an output directory that exists and is not empty unless `force`, or is a file.
 void check_out_dir(const std::filesystem::path& dir, bool force);
 
