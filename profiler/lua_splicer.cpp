@@ -20,7 +20,10 @@ namespace kperf::prof {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kMapsReread = std::chrono::milliseconds(1000);
-constexpr int kDetectTries = 5;  // detection attempts (a second apart) for a process without LuaJIT
+// Detection attempts for a process without LuaJIT, 100 ms apart, then twice as long each
+// time (~12 s in all): a shared libluajit is mapped a moment after exec.
+constexpr int kDetectTries = 8;
+Clock::duration detect_retry(int tries) { return std::chrono::milliseconds(50) * (1 << std::min(tries, 7)); }
 }  // namespace
 
 struct LuaSplicer::Process {
@@ -29,10 +32,25 @@ struct LuaSplicer::Process {
   lj::RemoteMemory mem;
   lj::ProtoCache protos;
   bool published = false;
-  std::unordered_map<uint64_t, std::string> cfunc_names;  // lua_CFunction -> native name
+  // Native frame names by (pc << 1 | is_return): C functions' names and the frames next
+  // to VM groups (to show a C function called from Lua once).
+  std::unordered_map<uint64_t, std::string> native_names;
   uint64_t published_G = 0;
   std::vector<lj::Mapping> maps;
   Clock::time_point maps_read{};
+
+  const std::string& native_name(sym::Session& session, uint64_t pc, bool is_return) {
+    if (native_names.size() >= (1u << 16)) native_names.clear();
+    auto [it, fresh] = native_names.try_emplace(pc << 1 | (is_return ? 1 : 0));
+    if (fresh) {
+      try {
+        it->second = session.native_frame(vm.pid(), pc, is_return);
+      } catch (const std::exception&) {
+        it->second = "[unknown]";
+      }
+    }
+    return it->second;
+  }
 
   // True if pc lies in an anonymous executable mapping (LuaJIT machine code).
   bool in_anon_code(uint64_t pc) {
@@ -61,7 +79,8 @@ LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
   if (it != processes_.end()) {
     if (it->second.process) return it->second.process.get();
     // No LuaJIT seen yet: a shared libluajit may be mapped a moment after exec.
-    if (it->second.tries >= kDetectTries || Clock::now() - it->second.last_try < kMapsReread) return nullptr;
+    if (it->second.tries >= kDetectTries || Clock::now() - it->second.last_try < detect_retry(it->second.tries))
+      return nullptr;
   }
   Entry& e = processes_[tgid];
   // A process first seen in a sample (-a) gets one detection, a target a few.
@@ -119,6 +138,13 @@ void LuaSplicer::forget_process(pid_t tgid) { processes_.erase(tgid); }
 
 namespace {
 
+// One Lua frame of a run: its text, and for C functions their lua_CFunction.
+struct RunFrame {
+  std::string text;
+  uint64_t cfunc = 0;
+  bool native_named = false;  // no call-site name: the text is the native name
+};
+
 template <typename T>
 void snap(lj::RemoteMemory& mem, uint64_t addr, T value) {
   std::vector<unsigned char> b(sizeof(T));
@@ -141,6 +167,19 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
     snap(mem, L + o.L_cframe, w[KPERF_LUA_W_L_CFRAME]);
     const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
     if (cf) snap(mem, cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
+  }
+  // The innermost frames' functions as they were at sample time: a closure collected
+  // since (its memory freed or reused) still names its frame; its prototype lives on.
+  const uint64_t nfuncs = std::min<uint64_t>(w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS);
+  for (uint64_t i = 0; i < nfuncs; ++i) {
+    const uint64_t word = w[KPERF_LUA_W_FUNCS + 2 * i];
+    const uint64_t fn = word & KPERF_LUA_FN_ADDR_MASK;
+    const auto ffid = static_cast<uint8_t>(word >> 48);
+    const uint64_t value = w[KPERF_LUA_W_FUNCS + 2 * i + 1];
+    if (fn == 0 || o.fn_ffid != o.fn_gct + 1) continue;
+    mem.add_snapshot(fn + o.fn_gct, {8 /* gct: ~LJ_TFUNC */, ffid});
+    if (ffid == 0) snap(mem, fn + o.fn_pc, value);
+    if (ffid == 1) snap(mem, fn + o.fn_cfunc, value);
   }
 }
 
@@ -237,7 +276,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
 
   // Walk the Lua stack.
   bool any_lua = false;  // a real Lua / C / fast function frame (not only pseudo frames)
-  std::vector<std::vector<std::string>> runs;  // innermost run first, each innermost first
+  std::vector<std::vector<RunFrame>> runs;  // innermost run first, each innermost first
   if (G) {
     lj::FrameWalker walker(p->mem, *layout, p->protos);
     lj::WalkResult wr;
@@ -249,20 +288,18 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     if (!wr.error.empty()) ++stats_.walk_errors;
     runs.emplace_back();
     for (auto& f : wr.frames) {
-      if (f.kind == lj::LuaFrame::Kind::C && f.name == "?" && f.cfunc) {
-        // A C function without a call-site name: its native name (cached per address).
-        auto [it, fresh] = p->cfunc_names.try_emplace(f.cfunc);
-        if (fresh) {
-          try {
-            it->second = session_.native_frame(static_cast<pid_t>(s.tgid()), f.cfunc, false);
-          } catch (const std::exception&) {
-            it->second = "?";
-          }
+      RunFrame rf;
+      if (f.kind == lj::LuaFrame::Kind::C && f.cfunc) {
+        rf.cfunc = f.cfunc;
+        // A C function without a call-site name: its native name.
+        if (f.name == "?") {
+          f.name = p->native_name(session_, f.cfunc, false);
+          rf.native_named = true;
         }
-        f.name = it->second;
       }
       if (f.kind != lj::LuaFrame::Kind::Pseudo) any_lua = true;
-      runs.back().push_back(f.text(lua_lines_));
+      rf.text = f.text(lua_lines_);
+      runs.back().push_back(std::move(rf));
       if (f.called_from_c) runs.emplace_back();
     }
     if (runs.back().empty()) runs.pop_back();
@@ -274,26 +311,44 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     if (vm_frame[i] && (i == 0 || !vm_frame[i - 1])) group_start.push_back(i);
   }
   // The outermost group takes whatever runs are left (the walk saw fewer C boundaries).
-  std::vector<std::vector<std::string>> assigned(group_start.size());
+  std::vector<std::vector<RunFrame>> assigned(group_start.size());
   for (size_t g = 0, r = 0; g < group_start.size(); ++g) {
     if (g + 1 == group_start.size()) {
       for (; r < runs.size(); ++r) assigned[g].insert(assigned[g].end(), runs[r].begin(), runs[r].end());
     } else if (r < runs.size()) {
       assigned[g] = std::move(runs[r++]);
     }
-    if (assigned[g].empty()) assigned[g].push_back("[lua:interpreter]");
+    if (assigned[g].empty()) assigned[g].push_back(RunFrame{"[lua:interpreter]", 0, false});
+  }
+  // A C function called from Lua is the innermost frame of its run and, natively, the
+  // frame right above the VM group that called it: show it once. The native frame stays
+  // (its real symbol); an unnamed one (`lib+0xSTART`) takes the call-site name instead.
+  std::vector<std::string> native_text(pcs.size());
+  for (size_t g = 0; g < group_start.size(); ++g) {
+    const size_t gs = group_start[g];
+    if (gs == 0 || assigned[g].empty() || assigned[g].front().cfunc == 0 || vm_frame[gs - 1]) continue;
+    const RunFrame& top = assigned[g].front();
+    const std::string cname = p->native_name(session_, top.cfunc, false);
+    const std::string& nname = p->native_name(session_, pcs[gs - 1], gs - 1 > 0);
+    if (cname != nname || nname == "[unknown]") continue;
+    if (!top.native_named && nname.find("+0x") != std::string::npos) native_text[gs - 1] = top.text;
+    assigned[g].erase(assigned[g].begin());
   }
 
   out.clear();
   for (size_t i = 0, g = 0; i < pcs.size(); ++i) {
     if (vm_frame[i]) {
       if (i == 0 || !vm_frame[i - 1]) {
-        for (auto& t : assigned[g]) out.push_back(SplicedFrame{0, false, std::move(t)});
+        for (auto& f : assigned[g]) out.push_back(SplicedFrame{0, false, std::move(f.text)});
         ++g;
       }
       continue;
     }
-    out.push_back(SplicedFrame{pcs[i], i > 0, {}});
+    if (!native_text[i].empty()) {
+      out.push_back(SplicedFrame{0, false, std::move(native_text[i])});
+    } else {
+      out.push_back(SplicedFrame{pcs[i], i > 0, {}});
+    }
   }
   if (any_lua) ++stats_.lua_samples;
   reached_root = root;

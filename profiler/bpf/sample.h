@@ -59,7 +59,22 @@ enum kperf_lua_word {
   KPERF_LUA_W_WINDOW_ADDR = 10, /* target address of the window's first byte */
   KPERF_LUA_W_WINDOW_LEN = 11,  /* valid window bytes */
   KPERF_LUA_W_WINDOW_OFF = 12,  /* byte offset of the window in the record */
+  KPERF_LUA_W_NFUNCS = 13,      /* valid pairs in KPERF_LUA_W_FUNCS (<= KPERF_LUA_NFUNCS) */
+  KPERF_LUA_W_FUNCS = 14,       /* KPERF_LUA_NFUNCS pairs, innermost frame first: */
+  /*   [0] GCfunc address | ffid << 48   (the frame's function slot, read in the window)
+   *   [1] ffid 0 (Lua): GCfuncL.pc (bytecode, hence the proto: pc - sizeof(GCproto));
+   *       ffid 1 (C): GCfuncC.f; fast function: 0.
+   * Per-call closures are often collected before userspace walks the sample: these
+   * words keep the frames nameable (their prototypes live on). */
 };
+
+#define KPERF_LUA_NFUNCS 8  /* frames whose function is captured (KPERF_LUA_W_FUNCS) */
+#define KPERF_LUA_FN_ADDR_MASK ((1ull << 47) - 1)
+#ifdef __cplusplus
+static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the captured functions");
+#else
+_Static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the captured functions");
+#endif
 
 #define KPERF_LUA_CAPTURED 0x1  /* the words above were read */
 #define KPERF_LUA_WINDOW 0x2    /* the window was read */

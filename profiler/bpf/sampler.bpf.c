@@ -175,6 +175,89 @@ static __always_inline __u64 read_u64(__u64 addr)
   return v;
 }
 
+/* LuaJIT GC64 facts for the frame walk below (lj_obj.h, lj_frame.h; LUAJIT.md). */
+#define LJ_SLOT 8ull                 /* TValue */
+#define LJ_ITYPE_FUNC 0x1fff7ull     /* a function TValue's top 17 bits */
+#define LJ_GCT_FUNC 8                /* GCfunc.gct (~LJ_TFUNC) */
+#define LJ_FN_HDR 0x08               /* GCfunc: marked, gct, ffid, nupvalues ... */
+#define LJ_FN_READ 0x28              /* bytes read from LJ_FN_HDR: up to GCfuncC.f */
+#define LJ_FRAME_TYPE 3ull           /* link & 3: Lua 0, C 1, continuation 2, vararg 3 */
+#define LJ_FRAME_TYPEP 7ull
+#define LJ_FRAME_VARG 3ull
+
+/* A slot of the captured window (window bytes [0, len) hold [lo, lo + len)); 0 outside. */
+static __always_inline int window_slot(const __u8 *tail, __u64 lo, __u64 len, __u64 addr, __u64 *out)
+{
+  __u64 off = addr - lo;
+  if (addr < lo || len < LJ_SLOT || off > len - LJ_SLOT || off > KPERF_LUA_WINDOW_BYTES - LJ_SLOT)
+    return 0;
+  asm volatile("" : "+r"(off));
+  if (off > KPERF_LUA_WINDOW_BYTES - LJ_SLOT)
+    return 0;
+  *out = *(const __u64 *)(tail + off);
+  return 1;
+}
+
+/* The functions of the innermost KPERF_LUA_NFUNCS frames, following the same links as
+ * the userspace walker (profiler/luajit/frame_walker.cpp) over the captured window:
+ * a closure created per call may be collected (its memory reused) before userspace
+ * reads it, but what naming needs of it (ffid and pc, or a C function's f) is here. */
+static __always_inline void capture_funcs(__u64 *w, const __u8 *tail, __u64 lo, __u64 len, __u64 start,
+                                          __u64 bottom)
+{
+  __u64 frame = start - LJ_SLOT;
+  __u32 n = 0;
+  /* Recursion repeats the function and the return PC: read each once. */
+  __u64 last_fn = 0, last_word = 0, last_val = 0, last_ret = 0, last_a = 0;
+  for (int i = 0; i < KPERF_LUA_NFUNCS; i++) {
+    __u64 ftv, link;
+    if (frame <= bottom || !window_slot(tail, lo, len, frame - LJ_SLOT, &ftv) ||
+        !window_slot(tail, lo, len, frame, &link))
+      break;
+    if ((ftv >> 47) != LJ_ITYPE_FUNC)
+      break;
+    const __u64 fn = ftv & KPERF_LUA_FN_ADDR_MASK;
+    if (fn != last_fn) {
+      __u64 f[LJ_FN_READ / 8];
+      if (bpf_probe_read_user(f, sizeof(f), (const void *)(fn + LJ_FN_HDR)) != 0)
+        break;
+      const __u8 gct = (__u8)(f[0] >> 8), ffid = (__u8)(f[0] >> 16);
+      if (gct != LJ_GCT_FUNC)
+        break;
+      last_fn = fn;
+      last_word = fn | ((__u64)ffid << 48);
+      last_val = ffid == 0 ? f[3] /* pc */ : ffid == 1 ? f[4] /* f */ : 0;
+    }
+    w[KPERF_LUA_W_FUNCS + 2 * i] = last_word;
+    w[KPERF_LUA_W_FUNCS + 2 * i + 1] = last_val;
+    n = i + 1;
+    if (n == KPERF_LUA_NFUNCS)
+      break; /* no need for the next frame's address */
+    if ((link & LJ_FRAME_TYPEP) == LJ_FRAME_VARG) { /* the real frame lies below */
+      frame -= link & ~LJ_FRAME_TYPEP;
+      if (!window_slot(tail, lo, len, frame, &link))
+        break;
+    }
+    __u64 prev;
+    if ((link & LJ_FRAME_TYPE) == 0) { /* returns into Lua: the CALL's A operand */
+      if (link != last_ret) {
+        __u32 ins = 0;
+        if (bpf_probe_read_user(&ins, sizeof(ins), (const void *)(link - 4)) != 0)
+          break;
+        last_ret = link;
+        last_a = (ins >> 8) & 0xff;
+      }
+      prev = frame - LJ_SLOT * (2 + last_a);
+    } else {
+      prev = frame - (link & ~LJ_FRAME_TYPEP);
+    }
+    if (prev >= frame)
+      break;
+    frame = prev;
+  }
+  w[KPERF_LUA_W_NFUNCS] = n;
+}
+
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
  * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record. The
  * record has KPERF_LUA_WINDOW_BYTES of room at tail (offset tail_off). */
@@ -234,10 +317,18 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   if (cframe & ~3ull)
     w[KPERF_LUA_W_CFRAME_PC] = read_u64((cframe & ~3ull) + vm->cframe_pc);
 
+  const bool in_vm = rip >= vm->vm_lo && rip < vm->vm_hi;
+  /* No VM C frame: the VM is not running (nginx between requests, cur_L stale), so no
+   * Lua frames will be spliced: keep the words, skip the window and the functions. */
+  if (!(cframe & ~3ull) && !in_vm)
+    return;
+
+  /* Where the userspace walker starts: BASE in the interpreter, else jit_base while a
+   * trace's frame is current (a trace, or GC / a helper called from it), else L->base. */
   __u64 start = base;
-  if (rip >= vm->vm_lo && rip < vm->vm_hi)
+  if (in_vm)
     start = s->regs[1]; /* rdx: BASE */
-  else if (vmstate >= 0 && jit_base)
+  else if (jit_base)
     start = jit_base;
   const __u64 limit = stack + 8 * (__u64)stacksize;
   if (!stack || start <= stack || start > limit)
@@ -255,6 +346,7 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_WINDOW_LEN] = len;
   w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
+  capture_funcs(w, tail, lo, len, start, stack + LJ_SLOT);
 }
 
 SEC("perf_event")

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstring>
+#include <vector>
 
 #include "profiler/luajit/bytecode.hpp"
 
@@ -160,10 +162,12 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
   out.complete = true;
 }
 
-void FrameWalker::trace_line(std::uint64_t G, std::int32_t traceno, LuaFrame& f) {
-  // The executing trace's start (its loop or function entry) as the frame's line,
-  // when the trace really starts in this frame's prototype (self-validating: the
-  // GCtrace must carry gct ~LJ_TTRACE and its own number).
+void FrameWalker::trace_line(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& f) {
+  // The line executing in trace number traceno (the GCtrace must carry gct ~LJ_TTRACE
+  // and its own number): the snapshot whose machine code section holds rip gives the
+  // bytecode PC the trace would resume at (lj_snap.c), if that PC lies in this frame's
+  // prototype (not in a function inlined into the trace); else the line where the trace
+  // starts, if it starts in this frame's prototype.
   if (f.kind != LuaFrame::Kind::Lua || traceno <= 0) return;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
@@ -174,15 +178,45 @@ void FrameWalker::trace_line(std::uint64_t G, std::int32_t traceno, LuaFrame& f)
   if (!T || *T == 0) return;
   auto gct = mem_.read<std::uint8_t>(*T + 9);
   auto no = mem_.read<std::uint16_t>(*T + o.tr_traceno);
+  auto fpc = mem_.u64(f.func + o.fn_pc);
+  if (!gct || *gct != 9 || !no || *no != traceno || !fpc) return;
+  const Proto* pt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
+  if (!pt) return;
+
+  auto mcode = mem_.u64(*T + o.tr_mcode);
+  auto szmcode = mem_.u32(*T + o.tr_szmcode);
+  auto nsnap = mem_.read<std::uint16_t>(*T + o.tr_nsnap);
+  auto snap = mem_.u64(*T + o.tr_snap);
+  auto snapmap = mem_.u64(*T + o.tr_snapmap);
+  if (mcode && szmcode && nsnap && snap && snapmap && rip >= *mcode && rip - *mcode < *szmcode && *nsnap > 0) {
+    constexpr std::size_t kSnapSize = 12;
+    std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
+    if (mem_.read(*snap, snaps.data(), snaps.size())) {
+      const std::uint64_t off = rip - *mcode;
+      std::size_t best = 0;
+      for (std::size_t i = 0; i < *nsnap; ++i) {
+        std::uint16_t mcofs;
+        std::memcpy(&mcofs, snaps.data() + kSnapSize * i + 6, sizeof mcofs);
+        if (mcofs <= off) best = i;
+      }
+      std::uint32_t mapofs;
+      std::memcpy(&mapofs, snaps.data() + kSnapSize * best, sizeof mapofs);
+      const std::uint8_t nent = snaps[kSnapSize * best + 10];
+      // GC64: the PC follows the snapshot's entries as (pc << 8 | base slot).
+      if (auto word = mem_.u64(*snapmap + 4 * (std::uint64_t(mapofs) + nent))) {
+        std::int64_t pos = pt->pos_of_pc((*word >> 8) + 4);
+        if (pos >= 0) {
+          f.line = pt->line_at(pos);
+          return;
+        }
+      }
+    }
+  }
   auto startpt = mem_.u64(*T + o.tr_startpt);
   auto startpc = mem_.u64(*T + o.tr_startpc);
-  auto fpc = mem_.u64(f.func + o.fn_pc);
-  if (!gct || *gct != 9 || !no || *no != traceno || !startpt || !startpc || !fpc) return;
-  if (*startpt != *fpc - o.sizeof_GCproto) return;
-  if (const Proto* pt = protos_.get(mem_, o, *startpt)) {
-    std::int64_t pos = pt->pos_of_pc(*startpc + 4);
-    if (pos >= 0) f.line = pt->line_at(pos);
-  }
+  if (!startpt || !startpc || *startpt != pt->addr) return;
+  std::int64_t pos = pt->pos_of_pc(*startpc + 4);
+  if (pos >= 0) f.line = pt->line_at(pos);
 }
 
 void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out) {
@@ -242,7 +276,7 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
     walk_stack(*L, jit_base, 0, r);
     if (r.frames.size() > top) {
       r.frames[top].jit = true;
-      trace_line(G, vs, r.frames[top]);
+      trace_line(G, vs, regs.rip(), r.frames[top]);
     }
     if (follow_resumers_) append_resumers(G, *L, r);
     return r;

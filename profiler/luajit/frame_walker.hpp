@@ -53,7 +53,7 @@ private:
   std::size_t max_frames_ = 512;
   bool follow_resumers_ = true;
   void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
-  void trace_line(std::uint64_t G, std::int32_t traceno, LuaFrame& f);
+  void trace_line(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& f);
 };
 
 }  // namespace kperf::prof::lj

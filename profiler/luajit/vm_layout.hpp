@@ -23,6 +23,9 @@ struct VmOffsets {
   // jit_State (J = G + J_from_G): trace array and its size; GCtrace fields
   std::uint32_t J_from_G = 0x2e0, J_trace = 0x180, J_sizetrace = 0x18c;
   std::uint32_t tr_startpt = 0x40, tr_startpc = 0x48, tr_traceno = 0x68;
+  // GCtrace snapshots: count, SnapShot array (12 bytes: mapofs u32, ref u16, mcofs u16,
+  // nslots, topslot, nent, count), SnapEntry map; machine code and its size.
+  std::uint32_t tr_nsnap = 0x0a, tr_snap = 0x30, tr_snapmap = 0x38, tr_szmcode = 0x54, tr_mcode = 0x58;
   // GCfunc
   std::uint32_t fn_gct = 0x09, fn_ffid = 0x0a, fn_pc = 0x20, fn_cfunc = 0x28;
   // GCproto

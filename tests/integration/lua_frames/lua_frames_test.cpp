@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -68,6 +69,28 @@ while os.clock() < deadline do
   local t = {}
   for i = 1, 2000 do t[i] = (i * 7919) % 2003 end
   sorter(t)
+end
+)";
+
+// A closure per iteration, collected right after its call; strings of its size then
+// take its memory (as other objects do on a busy server) before kperf walks the sample.
+const char* kClosuresLua = R"(if arg[1] == "off" then jit.off() end
+local function spin(n)
+  local s = 0
+  for i = 1, n do s = s + i % 7 end
+  return s
+end
+local keep, it = {}, 0
+local deadline = os.clock() + 5
+while os.clock() < deadline do
+  it = it + 1
+  local f = function(n)
+    return spin(n) + it
+  end
+  f(20000)
+  f = nil
+  collectgarbage()
+  for j = 1, 8 do keep[j] = string.format("%021d-%d", it, j) end
 end
 )";
 
@@ -178,6 +201,43 @@ TEST(LuaFrames, InterpreterExecutingLines) {
             dir.file("hot.lua"), false, true);
 }
 
+// --lua-lines inside compiled traces: the executing line comes from the trace's snapshot
+// whose machine code holds the sample's pc (the loop body, lines 4-5), not only the line
+// where the trace starts (the loop's line 3).
+TEST(LuaFrames, JitTraceExecutingLines) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("loop.lua"), R"(local function inner(n)
+  local s = 0
+  for i = 1, n do
+    s = s + (i % 7) * 3
+    if i % 3 == 0 then s = s + math.floor(i / 5) end
+  end
+  return s
+end
+local deadline = os.clock() + 5
+local acc = 0
+while os.clock() < deadline do acc = acc + inner(1000) end
+print(acc)
+)");
+  const std::string chunk = dir.file("loop.lua");
+  const auto stacks = record(dir, {"/usr/bin/luajit", chunk}, {"--lua-lines"});
+  uint64_t in_trace = 0, body = 0, in_range = 0;
+  for (const auto& s : stacks) {
+    const size_t i = find_frame(s, [&](const std::string& f) { return starts_with(f, "inner " + chunk + ":"); });
+    if (i == std::string::npos || !s.frames[i].ends_with("_[j]")) continue;
+    in_trace += s.count;
+    const std::string line = s.frames[i].substr(("inner " + chunk + ":").size());
+    const int n = std::atoi(line.c_str());
+    if (n == 4 || n == 5) body += s.count;
+    if (n >= 1 && n <= 8) in_range += s.count;
+  }
+  EXPECT_GE(double(in_trace), 0.5 * double(total_samples(stacks))) << top_stacks(stacks);
+  EXPECT_EQ(in_range, in_trace) << top_stacks(stacks);
+  EXPECT_GE(double(body), 0.3 * double(in_trace)) << top_stacks(stacks, 10);
+}
+
 TEST(LuaFrames, JitTraceChains) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
@@ -196,6 +256,96 @@ TEST(LuaFrames, VanillaLuajitJitTraceChains) {
   const std::string ld = "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu";
   check_hot(record(dir, {"/usr/bin/env", ld, luajit, dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true,
             false);
+}
+
+// Samples in spin (first line 2, whatever its name) whose chain is main chunk -> the
+// collected closure `f` (line 11) -> `spin`: the closure's frame needs the function
+// captured at sample time (its memory holds a string by the time kperf walks).
+void check_closures(const std::vector<Stack>& stacks, const std::string& chunk, bool jit) {
+  const auto in_spin = [&](const Stack& s) {
+    return find_frame(s, [&](const std::string& f) {
+             return f.ends_with(" " + chunk + ":2") || f.ends_with(" " + chunk + ":2_[j]");
+           }) != std::string::npos;
+  };
+  const auto named = [&](const Stack& s) {
+    const size_t m = find_frame(s, [&](const std::string& f) { return is_main_chunk(f, chunk); });
+    if (m == std::string::npos || m + 2 >= s.frames.size()) return false;
+    const std::string f = "f " + chunk + ":11", spin = "spin " + chunk + ":2";
+    return (s.frames[m + 1] == f || s.frames[m + 1] == f + "_[j]") &&
+           (s.frames[m + 2] == spin || (jit && s.frames[m + 2] == spin + "_[j]"));
+  };
+  uint64_t spin_samples = 0, chains = 0;
+  for (const auto& s : stacks) {
+    if (!in_spin(s)) continue;
+    spin_samples += s.count;
+    if (named(s)) chains += s.count;
+  }
+  EXPECT_GE(double(spin_samples), 0.5 * double(total_samples(stacks))) << top_stacks(stacks);
+  EXPECT_GE(double(chains), 0.9 * double(spin_samples)) << top_stacks(stacks);
+}
+
+TEST(LuaFrames, CollectedClosuresStayNamed) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("closures.lua"), kClosuresLua);
+  const std::string chunk = dir.file("closures.lua");
+  check_closures(record(dir, {"/usr/bin/luajit", chunk, "off"}), chunk, false);
+}
+
+TEST(LuaFrames, CollectedClosuresStayNamedInTraces) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("closures.lua"), kClosuresLua);
+  const std::string chunk = dir.file("closures.lua");
+  check_closures(record(dir, {"/usr/bin/luajit", chunk, "on"}), chunk, true);
+}
+
+// Lua -> a named lua_CFunction of the host (lj_test_host's cspin) -> Lua: the C function
+// is one frame, its native symbol, between the Lua frames (not the walker's call-site
+// name `cspin` and then the native frame again).
+TEST(LuaFrames, CFunctionCalledFromLuaShownOnce) {
+  REQUIRE_ROOT();
+#ifndef KPERF_LJ_TEST_HOST
+  GTEST_SKIP() << "needs luajit2's shared libluajit (lj_test_host)";
+#else
+  TempDir dir;
+  write(dir.file("cfunc.lua"), R"(jit.off()
+local function cb()
+  local s = 0
+  for i = 1, 3000 do s = s + i % 5 end
+  return s
+end
+local function caller()
+  cspin(cb, 20)
+end
+local deadline = os.clock() + 5
+while os.clock() < deadline do caller() end
+)");
+  const std::string chunk = dir.file("cfunc.lua");
+  const auto stacks = record(dir, {KPERF_LJ_TEST_HOST, chunk});
+  // cb is called by lua_call from C: no call-site name, like debug.getinfo.
+  const std::string caller = "caller " + chunk + ":7", cb = "? " + chunk + ":2";
+  uint64_t in_caller = 0, once = 0, in_cb = 0, cb_ordered = 0;
+  for (const auto& s : stacks) {
+    const size_t c = find_frame(s, [&](const std::string& f) { return f == caller; });
+    if (c == std::string::npos) continue;
+    in_caller += s.count;
+    const auto n = std::count(s.frames.begin(), s.frames.end(), "lj_host_cspin");
+    const bool no_alias = find_frame(s, [](const std::string& f) { return f == "cspin"; }) == std::string::npos;
+    if (c + 1 < s.frames.size() && s.frames[c + 1] == "lj_host_cspin" && n == 1 && no_alias) once += s.count;
+    const size_t b = find_frame(s, [&](const std::string& f) { return f == cb; }, c + 1);
+    if (b != std::string::npos) {
+      in_cb += s.count;
+      if (s.frames[c + 1] == "lj_host_cspin" && b == s.frames.size() - 1 && reaches_main(s)) cb_ordered += s.count;
+    }
+  }
+  EXPECT_GE(double(in_caller), 0.9 * double(total_samples(stacks))) << top_stacks(stacks);
+  EXPECT_GE(double(in_cb), 0.3 * double(in_caller)) << top_stacks(stacks);
+  EXPECT_GE(double(once), 0.9 * double(in_caller)) << top_stacks(stacks);
+  EXPECT_GE(double(cb_ordered), 0.9 * double(in_cb)) << top_stacks(stacks);
+#endif
 }
 
 TEST(LuaFrames, DeepRecursionComesOutWhole) {
@@ -323,6 +473,24 @@ http {{
   }
   EXPECT_GE(double(ordered), 0.9 * double(handler)) << top_stacks(stacks);
   EXPECT_GE(double(with_work), 0.5 * double(handler)) << top_stacks(stacks);
+
+  // handle and work are closures created per request, collected soon after: samples
+  // under the main chunk name them all the same (no `?`, no bare call-site names).
+  const auto bad = [&](const std::string& f) {
+    if (f == "?" || starts_with(f, "? ") || f == "handle" || f == "work" || starts_with(f, "0x")) return true;
+    if (f.find(chunk) == std::string::npos) return false;
+    for (const std::string& ok : {"handle " + chunk + ":7", "work " + chunk + ":1"})
+      if (f == ok || f == ok + "_[j]") return false;
+    return true;
+  };
+  uint64_t lua = 0, whole = 0;
+  for (const auto& s : stacks) {
+    const size_t m = find_frame(s, [&](const std::string& f) { return f == "? " + chunk + ":0"; });
+    if (m == std::string::npos) continue;
+    lua += s.count;
+    if (find_frame(s, bad, m + 1) == std::string::npos) whole += s.count;
+  }
+  EXPECT_GE(double(whole), 0.9 * double(lua)) << top_stacks(stacks);
 }
 
 }  // namespace
