@@ -63,7 +63,9 @@ void Connection::connect() {
   sock.set_option(asio::ip::tcp::no_delay(true), ec);
   sock.non_blocking(true, ec);
   const uint64_t gen = gen_;
+  worker_.asio_begin();
   sock.async_connect(s.endpoint, [this, gen](const error_code& err) {
+    worker_.asio_end();
     if (gen != gen_) return;
     if (err) {
       ++worker_.errors.connect;
@@ -120,7 +122,9 @@ void Connection::schedule_next() {
     if (now < next_ns_) {
       timer_.expires_after(std::chrono::nanoseconds(next_ns_ - now));
       const uint64_t gen = gen_;
+      worker_.asio_begin();
       timer_.async_wait([this, gen](const error_code& ec) {
+        worker_.asio_end();
         if (ec || gen != gen_) return;
         send_request();
       });
@@ -334,7 +338,9 @@ void Connection::reconnect(int delay_ms) {
   }
   timer_.expires_after(std::chrono::milliseconds(delay_ms));
   const uint64_t gen = gen_;
+  worker_.asio_begin();
   timer_.async_wait([this, gen](const error_code& ec) {
+    worker_.asio_end();
     if (ec || gen != gen_) return;
     connect();
   });

@@ -3,23 +3,10 @@
 #include "loadgen/histogram.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 
 namespace kperf::loadgen {
 
-namespace {
-constexpr uint64_t kLinear = 2048;  // values below this have their own bucket
-constexpr uint64_t kHalf = 1024;    // sub-buckets per power of two above it
-}  // namespace
-
-size_t Histogram::index_of(uint64_t v) {
-  if (v < kLinear) return static_cast<size_t>(v);
-  const int msb = 63 - std::countl_zero(v);  // >= 11
-  const int shift = msb - 10;
-  const uint64_t sub = v >> shift;  // in [1024, 2047]
-  return static_cast<size_t>(kLinear + static_cast<uint64_t>(shift - 1) * kHalf + (sub - kHalf));
-}
 
 uint64_t Histogram::lowest_of(size_t index) {
   if (index < kLinear) return index;
@@ -46,9 +33,8 @@ void Histogram::record_n(uint64_t us, uint64_t n) {
   count_ += n;
   if (us < min_) min_ = us;
   if (us > max_) max_ = us;
-  const long double v = static_cast<long double>(us);
-  sum_ += v * static_cast<long double>(n);
-  sum_sq_ += v * v * static_cast<long double>(n);
+  sum_ += static_cast<unsigned __int128>(us) * n;
+  sum_sq_ += static_cast<unsigned __int128>(us * us) * n;
 }
 
 void Histogram::merge(const Histogram& other) {
@@ -71,14 +57,15 @@ void Histogram::reset() {
 }
 
 double Histogram::mean() const {
-  return count_ ? static_cast<double>(sum_ / static_cast<long double>(count_)) : 0.0;
+  return count_ ? static_cast<double>(static_cast<long double>(sum_) / static_cast<long double>(count_))
+                : 0.0;
 }
 
 double Histogram::stdev() const {
   if (count_ < 2) return 0.0;
   const long double n = static_cast<long double>(count_);
-  const long double m = sum_ / n;
-  long double var = (sum_sq_ - n * m * m) / (n - 1);
+  const long double m = static_cast<long double>(sum_) / n;
+  long double var = (static_cast<long double>(sum_sq_) - n * m * m) / (n - 1);
   if (var < 0) var = 0;
   return static_cast<double>(std::sqrt(var));
 }

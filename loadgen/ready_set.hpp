@@ -1,6 +1,6 @@
 // A worker's readiness set for its plain-TCP connections: one edge-triggered epoll set,
 // either waited on by the worker's io_context (driven mode) or waited on directly by
-// the worker's loop, which then polls the io_context between waits (direct mode: the
+// the worker's loop, which then polls the io_context while it has work (direct mode: the
 // closed-loop hot path, no extra syscalls per wake-up). Each socket is registered once
 // per connection (not re-armed per request), so a request costs one send and one recv.
 #pragma once

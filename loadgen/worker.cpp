@@ -1,9 +1,11 @@
-// Worker: runs its connections on its own io_context; a 10 ms tick checks the stop
-// flag, the deadline and request timeouts, samples Req/Sec every 100 ms, and publishes
-// counters for the progress line.
+// Worker: runs its connections on its own io_context (or, closed loop over plain TCP, on
+// its own epoll loop); a 10 ms tick checks the stop flag, the deadline and request
+// timeouts, samples Req/Sec every 100 ms, and publishes counters for the progress line.
 #include "loadgen/worker.hpp"
 
 #include <time.h>
+
+#include <algorithm>
 
 #include "loadgen/connection.hpp"
 
@@ -59,19 +61,19 @@ void Worker::run() {
     return;
   }
   for (auto& c : connections_) c->start();
-  tick_timer_.expires_after(std::chrono::milliseconds(10));
-  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
-  });
-  if (shared_.deadline_ns > 0) {
-    deadline_timer_.expires_after(std::chrono::nanoseconds(shared_.deadline_ns - now_ns()));
-    deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) finish();
-    });
-  }
   if (direct_) {
     direct_loop();
   } else {
+    tick_timer_.expires_after(std::chrono::milliseconds(10));
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) tick();
+    });
+    if (shared_.deadline_ns > 0) {
+      deadline_timer_.expires_after(std::chrono::nanoseconds(shared_.deadline_ns - now_ns()));
+      deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) finish();
+      });
+    }
     io_.run();
   }
   if (end_ns == 0) end_ns = now_ns();
@@ -81,26 +83,52 @@ void Worker::run() {
 }
 
 void Worker::direct_loop() {
+  constexpr int64_t kTickNs = 10'000'000;
+  constexpr int64_t kAsioPollNs = 1'000'000;
+  const int64_t deadline = shared_.deadline_ns;
+  int64_t next_tick = now_ns() + kTickNs;
   int64_t last_poll = 0;
-  int idle = 0;
+  bool idle = false;
   while (!stopping_) {
     const int64_t now = now_ns();
-    if (shared_.deadline_ns > 0 && now >= shared_.deadline_ns) {
+    if (deadline > 0 && now >= deadline) {
       finish();
       break;
     }
-    if (idle > 0 || now - last_poll >= 1'000'000) {
+    bool poll = false;
+    if (now >= next_tick) {
+      on_tick(now);
+      if (stopping_) break;
+      next_tick = std::max(next_tick + kTickNs, now + 1);
+      poll = asio_ops_ > 0;
+    }
+    if (asio_ops_ > 0 && (idle || now - last_poll >= kAsioPollNs)) poll = true;
+    if (poll) {
       io_.poll();
       io_.restart();
       last_poll = now;
       if (stopping_) break;
     }
-    idle = ready_.wait(1) == 0 ? 1 : 0;
+    // Sleep until the next tick or the deadline; while Asio has work, at most 1 ms.
+    int64_t until = next_tick;
+    if (deadline > 0 && deadline < until) until = deadline;
+    int timeout_ms = static_cast<int>((until - now + 999'999) / 1'000'000);
+    if (asio_ops_ > 0 && timeout_ms > 1) timeout_ms = 1;
+    if (timeout_ms < 0) timeout_ms = 0;
+    idle = ready_.wait(timeout_ms) == 0;
   }
 }
 
 void Worker::tick() {
-  const int64_t now = now_ns();
+  on_tick(now_ns());
+  if (stopping_) return;
+  tick_timer_.expires_at(tick_timer_.expiry() + std::chrono::milliseconds(10));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+void Worker::on_tick(int64_t now) {
   if (shared_.stop.load(std::memory_order_relaxed) ||
       (shared_.deadline_ns > 0 && now >= shared_.deadline_ns)) {
     finish();
@@ -124,10 +152,6 @@ void Worker::tick() {
   }
   pub_completed.store(completed, std::memory_order_relaxed);
   pub_errors.store(errors.socket_total() + errors.status, std::memory_order_relaxed);
-  tick_timer_.expires_at(tick_timer_.expiry() + std::chrono::milliseconds(10));
-  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
-  });
 }
 
 void Worker::finish() {

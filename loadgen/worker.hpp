@@ -85,12 +85,18 @@ class Worker {
   // A connection was established or a response arrived (see tick: a dead target ends
   // an -n run that has no time limit).
   void progressed(int64_t now) { last_progress_ns_ = now; }
+  // Asio operations (connects, reconnect delays) started and not yet completed: the
+  // direct loop polls the io_context only while there are some.
+  void asio_begin() { ++asio_ops_; }
+  void asio_end() { --asio_ops_; }
 
  private:
-  void tick();
+  void tick();            // Asio timer (driven mode): on_tick and re-arm
+  void on_tick(int64_t now);
   void finish();
-  // Closed loop over plain TCP: waits on the ReadySet, runs Asio's handlers (connects,
-  // timers) at least every millisecond.
+  // Closed loop over plain TCP: waits on the ReadySet, runs the tick every 10 ms and
+  // Asio's handlers (connects, reconnect delays) at least every millisecond while there
+  // are some; no Asio timers and no Asio syscalls otherwise.
   void direct_loop();
 
   boost::asio::io_context io_;
@@ -101,6 +107,7 @@ class Worker {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer deadline_timer_;
   std::vector<std::unique_ptr<Connection>> connections_;
+  int asio_ops_ = 0;
   bool limited_ = false;      // -n mode
   uint64_t budget_ = 0;       // requests left to issue in -n mode
   uint64_t outstanding_ = 0;  // issued and not yet ended
