@@ -16,7 +16,10 @@
 
 #include <fmt/core.h>
 
-#include "record_test_util.hpp"
+#include "tests/support/folded_stacks.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace kperf::test {
 namespace {
