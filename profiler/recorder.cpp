@@ -49,6 +49,7 @@ Recorder::Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested)
   impl_->sampler.emplace(opts_.sampler, [assembler](std::span<const uint8_t> record) {
     assembler->add_record(record);
   });
+  impl_->session.load_kernel_symbols();  // now, not while sampling: most samples have kernel frames
   if (opts_.lua) {
     impl_->lua.emplace(impl_->session, opts_.lua_lines);
     Sampler* sampler = &*impl_->sampler;

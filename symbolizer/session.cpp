@@ -205,20 +205,20 @@ std::string Session::native_frame(pid_t pid, uint64_t pc, bool is_return_address
   return "[unknown]";
 }
 
+void Session::load_kernel_symbols() {
+  if (impl_->kallsyms) return;
+  impl_->kallsyms = std::make_unique<Kallsyms>();
+  impl_->kallsyms->load();
+}
+
 std::string Session::kernel_frame(uint64_t addr) {
-  if (!impl_->kallsyms) {
-    impl_->kallsyms = std::make_unique<Kallsyms>();
-    impl_->kallsyms->load();
-  }
+  load_kernel_symbols();
   if (auto s = impl_->kallsyms->lookup(addr)) return fmt::format("{}_[k]", s->name);
   return "[unknown]_[k]";
 }
 
 std::string Session::kernel_module(uint64_t addr) {
-  if (!impl_->kallsyms) {
-    impl_->kallsyms = std::make_unique<Kallsyms>();
-    impl_->kallsyms->load();
-  }
+  load_kernel_symbols();
   if (auto s = impl_->kallsyms->lookup(addr)) return std::string(s->module);
   return {};
 }

@@ -85,6 +85,9 @@ class Session {
   // nothing known -> "[unknown]". `is_return_address`: look up pc-1 (call site).
   std::string native_frame(pid_t pid, uint64_t pc, bool is_return_address);
 
+  // Reads /proc/kallsyms now (once; ~50 ms of kernel time) instead of at the first
+  // kernel frame, so a recording does not pay it while it samples.
+  void load_kernel_symbols();
   // "name_[k]" from /proc/kallsyms; "[unknown]_[k]" when no kernel symbol covers it.
   std::string kernel_frame(uint64_t addr);
   // The kernel module of a kallsyms symbol ("ext4"), empty for vmlinux or unknown.
