@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 
 #include "tests/support/folded_stacks.hpp"
+#include "tests/support/nginx_conf.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -417,31 +418,7 @@ end
 handle()
 )");
   const int port = free_port();
-  {
-    std::ofstream conf(dir.file("nginx.conf"));
-    conf << fmt::format(R"(load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-daemon off;
-master_process on;
-worker_processes 1;
-error_log {0}/error.log;
-pid {0}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {0}/body;
-  proxy_temp_path {0}/proxy;
-  fastcgi_temp_path {0}/fastcgi;
-  uwsgi_temp_path {0}/uwsgi;
-  scgi_temp_path {0}/scgi;
-  server {{
-    listen 127.0.0.1:{1};
-    location / {{ content_by_lua_file {2}; }}
-  }}
-}}
-)",
-                        dir.path(), port, chunk);
-  }
+  write_nginx_conf(dir, port, fmt::format("content_by_lua_file {};", chunk), true);
   Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
                 dir.file("nginx.err"));
   ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));

@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "tests/support/folded_stacks.hpp"
+#include "tests/support/nginx_conf.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -30,27 +31,7 @@ bool is_kernel(const std::string& f) { return f.size() > 4 && f.ends_with("_[k]"
   GTEST_SKIP() << "needs Debian's nginx and wrk"
 
 void write_conf(const TempDir& dir, int port) {
-  std::ofstream conf(dir.file("nginx.conf"));
-  conf << fmt::format(R"(daemon off;
-master_process on;
-worker_processes 1;
-error_log {0}/error.log;
-pid {0}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {0}/body;
-  proxy_temp_path {0}/proxy;
-  fastcgi_temp_path {0}/fastcgi;
-  uwsgi_temp_path {0}/uwsgi;
-  scgi_temp_path {0}/scgi;
-  server {{
-    listen 127.0.0.1:{1};
-    location / {{ return 200 "hello from kperf's test\n"; }}
-  }}
-}}
-)",
-                      dir.path(), port);
+  write_nginx_conf(dir, port, "return 200 \"hello from kperf's test\\n\";", false);
 }
 
 TEST(RecordNginx, WorkerStacksUnderLoad) {
