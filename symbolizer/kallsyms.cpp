@@ -1,5 +1,6 @@
 // Kallsyms: parsing "ADDR TYPE NAME [MODULE]" lines into a sorted table.
 #include "symbolizer/kallsyms.hpp"
+#include "symbolizer/text_lines.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -19,10 +20,7 @@ void Kallsyms::load(const std::string& path) {
 void Kallsyms::load_text(std::string_view text) {
   syms_.clear();
   pool_.clear();
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  for (std::string_view line; next_line(text, line);) {
     uint64_t addr = 0;
     auto r = std::from_chars(line.data(), line.data() + line.size(), addr, 16);
     if (r.ec != std::errc() || addr == 0) continue;

@@ -1,5 +1,6 @@
 // PerfMap: ownership check, parsing and lookups of perf-PID.map files.
 #include "symbolizer/perf_map.hpp"
+#include "symbolizer/text_lines.hpp"
 
 #include <sys/stat.h>
 
@@ -29,10 +30,7 @@ bool PerfMap::refresh() {
 void PerfMap::load_text(std::string_view text) {
   syms_.clear();
   pool_.clear();
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  for (std::string_view line; next_line(text, line);) {
     if (line.starts_with("0x")) line.remove_prefix(2);
     uint64_t start = 0, size = 0;
     auto r = std::from_chars(line.data(), line.data() + line.size(), start, 16);

@@ -1,5 +1,6 @@
 // ProcessMaps: /proc/PID/maps text parsing and lookup.
 #include "symbolizer/process_maps.hpp"
+#include "symbolizer/text_lines.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -23,10 +24,7 @@ bool hex_field(std::string_view& s, uint64_t& out, char stop) {
 
 std::vector<Mapping> parse_maps(std::string_view text) {
   std::vector<Mapping> out;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  for (std::string_view line; next_line(text, line);) {
     Mapping m;
     uint64_t maj = 0, min = 0;
     if (!hex_field(line, m.start, '-') || !hex_field(line, m.end, ' ')) continue;
