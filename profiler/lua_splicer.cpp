@@ -56,7 +56,7 @@ struct LuaSplicer::Process {
   bool in_anon_code(uint64_t pc) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (const auto& m : maps) {
-        if (pc >= m.start && pc < m.end) return m.executable && m.path.empty();
+        if (pc >= m.start && pc < m.end) return m.exec && m.path.empty();
       }
       const auto now = Clock::now();
       if (now - maps_read < kMapsReread) return false;

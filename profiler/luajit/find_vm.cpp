@@ -77,7 +77,7 @@ std::optional<std::uint64_t> VmFinder::from_nginx(RemoteMemory& mem) {
     if (std::find(seen.begin(), seen.end(), m.path) != seen.end()) continue;
     seen.push_back(m.path);
     bool exec_mapped = std::any_of(maps.begin(), maps.end(),
-                                   [&](const Mapping& x) { return x.path == m.path && x.executable; });
+                                   [&](const Mapping& x) { return x.path == m.path && x.exec; });
     if (!exec_mapped) continue;
     auto probe = probe_elf(fmt::format("/proc/{}/root{}", pid_, m.path), wanted, false);
     if (!probe) probe = probe_elf(m.path, wanted, false);

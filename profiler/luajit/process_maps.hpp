@@ -1,27 +1,18 @@
-// Parses /proc/PID/maps: the file-backed and anonymous mappings of a target process.
+// The target's /proc/PID/maps for the LuaJIT side: the symbolizer's parser, with a gone
+// process as an error (the VM detection and walk cannot go on without it).
 #pragma once
 
 #include <sys/types.h>
 
-#include <cstdint>
-#include <string>
 #include <vector>
+
+#include "symbolizer/process_maps.hpp"
 
 namespace kperf::prof::lj {
 
-struct Mapping {
-  std::uint64_t start = 0;
-  std::uint64_t end = 0;
-  std::uint64_t offset = 0;
-  bool readable = false;
-  bool executable = false;
-  std::string path;  // empty for anonymous mappings
-};
+using Mapping = sym::Mapping;
 
 // Throws std::runtime_error when the process is gone or unreadable.
 std::vector<Mapping> read_process_maps(pid_t pid);
-
-// Parses the text of a maps file (exposed for tests).
-std::vector<Mapping> parse_process_maps(const std::string& text);
 
 }  // namespace kperf::prof::lj

@@ -60,7 +60,7 @@ DetectResult detect_luajit(pid_t pid) {
   std::vector<Mapping> maps = read_process_maps(pid);
   std::vector<std::string> paths;
   for (const Mapping& m : maps)
-    if (m.executable && !m.path.empty() && m.path[0] == '/' &&
+    if (m.exec && !m.path.empty() && m.path[0] == '/' &&
         std::find(paths.begin(), paths.end(), m.path) == paths.end())
       paths.push_back(m.path);
   // libluajit first, then files exporting the Lua API (luajit binary, openresty).
@@ -83,7 +83,7 @@ DetectResult detect_luajit(pid_t pid) {
     for (const Mapping& m : maps) {
       if (m.path != path) continue;
       if (m.offset == 0 && L.load_bias == 0) L.load_bias = m.start - (probe->first_load_vaddr & ~0xfffull);
-      if (m.executable) L.exec_ranges.emplace_back(m.start, m.end);
+      if (m.exec) L.exec_ranges.emplace_back(m.start, m.end);
     }
     if (!probe->vm_code) {
       r.message = fmt::format("LuaJIT in {} (build-id {}): interpreter code range not found in .eh_frame; no Lua "

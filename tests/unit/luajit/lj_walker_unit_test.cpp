@@ -117,7 +117,7 @@ TEST(LuajitFfnames, MatchVanillaVmdef) {
 }
 
 TEST(LuajitMaps, ParsesLines) {
-  auto m = parse_process_maps(
+  auto m = kperf::sym::parse_maps(
       "55d0c0a00000-55d0c0a08000 r--p 00000000 08:01 123 /usr/bin/luajit\n"
       "55d0c0a08000-55d0c0a76000 r-xp 00008000 08:01 123 /usr/bin/luajit\n"
       "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
@@ -126,8 +126,8 @@ TEST(LuajitMaps, ParsesLines) {
   ASSERT_EQ(m.size(), 4u);
   EXPECT_EQ(m[1].start, 0x55d0c0a08000u);
   EXPECT_EQ(m[1].offset, 0x8000u);
-  EXPECT_TRUE(m[1].executable);
-  EXPECT_FALSE(m[0].executable);
+  EXPECT_TRUE(m[1].exec);
+  EXPECT_FALSE(m[0].exec);
   EXPECT_EQ(m[1].path, "/usr/bin/luajit");
   EXPECT_EQ(m[2].path, "");
   EXPECT_EQ(m[3].path, "[stack]");
