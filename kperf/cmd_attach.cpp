@@ -178,6 +178,7 @@ int run_attach(const AttachArgs& a) {
     ctx.command = "kperf attach";
     ctx.workload = name;
     ctx.description = target.note;
+    ctx.subject = target.note;
     ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.pid) : a.prefix;
     ctx.driver = "attach";
     ctx.target_url = a.url;

@@ -191,6 +191,7 @@ SubjectRun profile_subject(const ProfileArgs& a, const Subject& s, const fs::pat
   ctx.description = workload.description();
   ctx.origin = workload.origin();
   ctx.driver = kong ? fmt::format("{} (Kong {})", a.driver, version->text) : "lab";
+  ctx.subject = fmt::format("workload {} ({}), driver {}", ctx.workload, ctx.description, ctx.driver);
   ctx.target_url = base_url;
   ctx.plan = plan;
   if (!a.focus.empty()) ctx.focus = a.focus;

@@ -93,10 +93,7 @@ std::string ProfileReport::run_header(const RunResult& run) const {
 std::string ProfileReport::summary_text() const {
   const bool load = ctx_.plan.with_load;
   const std::string load_to = load ? "load to " + ctx_.target_url : std::string("no load");
-  std::string out = ctx_.command == "kperf attach"
-                        ? fmt::format("kperf attach: {}, {}\n", ctx_.description, load_to)
-                        : fmt::format("kperf profile: workload {} ({}), driver {}, {}\n", ctx_.workload,
-                                      ctx_.description, ctx_.driver, load_to);
+  std::string out = fmt::format("{}: {}, {}\n", ctx_.command, ctx_.subject, load_to);
   if (load) {
     out += fmt::format("{} runs x {}, {} threads, {} connections{}, sampling at {} Hz{}\n", ctx_.plan.runs,
                        loadgen::format_time_s(secs(ctx_.plan.duration)), ctx_.plan.load.threads,

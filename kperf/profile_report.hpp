@@ -22,6 +22,7 @@ namespace kperf {
 // What the session was: known before it ran.
 struct ReportContext {
   std::string command = "kperf profile";  // or "kperf attach"
+  std::string subject;  // what was profiled, as summary.txt's first line names it
   std::string workload;          // name
   std::string description;
   std::string origin;            // the workload file
