@@ -105,9 +105,21 @@ const CfiRow* CfiTable::find(uint64_t addr) {
   if (it != rows_.begin() && addr < std::prev(it)->end) return &*std::prev(it);
   if (misses_.count(addr)) return nullptr;
   CfiRow row;
-  if (!build_row(eh_, addr, row) && !build_row(debug_, addr, row)) {
-    if (misses_.size() < 100000) misses_.insert(addr);
-    return nullptr;
+  Dwarf_CFI* cfi = eh_;
+  if (!build_row(cfi, addr, row)) {
+    cfi = debug_;
+    if (!build_row(cfi, addr, row)) {
+      if (misses_.size() < 100000) misses_.insert(addr);
+      return nullptr;
+    }
+  }
+  if (row.start < addr) {
+    // libdw reports the start of a row reached by DW_CFA_restore_state as the start of
+    // the remembered row (before the epilogue the two states bracket), so [start, addr)
+    // may hold other rows. The row at start ends where this one does only if no row
+    // boundary lies between them; else the row is known to hold from addr on only.
+    CfiRow at_start;
+    if (!build_row(cfi, row.start, at_start) || at_start.end != row.end) row.start = addr;
   }
   // Keep rows non-overlapping: clip against the neighbours already cached.
   it = std::upper_bound(rows_.begin(), rows_.end(), row.start, [](uint64_t a, const CfiRow& r) { return a < r.start; });

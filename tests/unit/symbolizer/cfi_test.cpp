@@ -1,9 +1,15 @@
 // CFI rows from libdw and the FDE index on a real binary: PLT CFA expressions, FDE starts
-// equal to function symbols, and one unwinding step through a PLT entry.
+// equal to function symbols, one unwinding step through a PLT entry, and cached rows that
+// stay right whatever the lookup order (DW_CFA_remember_state / restore_state).
 #include <dwarf.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <libelf.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <random>
 
 #include "symbolizer/module.hpp"
 #include "symbolizer/unwinder.hpp"
@@ -104,6 +110,66 @@ TEST(Cfi, NoCfiStopsOrFallsBackToFramePointer) {
   regs.r[6] = base + 4096;
   auto r3 = unwind_stack(regs, StackCopy{base, {stack.data(), stack.size()}}, src, UnwindOptions{8, true});
   EXPECT_EQ(r3.pcs.size(), 1u);
+}
+
+// libdw reports a row reached by DW_CFA_restore_state as starting where the state was
+// remembered; cached as such, it used to answer for the epilogue between the two.
+TEST(Cfi, RestoredStateRowDoesNotCoverTheEpilogue) {
+  auto s = load(UNWIND_TARGET).symbols().find("kperf_cfi_epilogue");
+  ASSERT_TRUE(s);
+  struct Want {
+    uint64_t off;
+    int64_t cfa;
+  };
+  const Want want[] = {{0, 8}, {1, 16}, {5, 16}, {6, 16}, {7, 8}, {8, 16}, {10, 16}, {11, 16}, {12, 8}};
+  // Every order of first lookups: after-restore first, epilogue first, ascending.
+  for (const auto& order : {std::vector<size_t>{5, 4, 8, 0, 1, 2, 3, 6, 7}, std::vector<size_t>{6, 7, 4, 0, 8, 1, 2, 3, 5},
+                            std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8}, std::vector<size_t>{8, 7, 6, 5, 4, 3, 2, 1, 0}}) {
+    Module m = load(UNWIND_TARGET);
+    for (size_t i : order) {
+      const CfiRow* row = m.cfi().find(s->start + want[i].off);
+      ASSERT_NE(row, nullptr) << want[i].off;
+      EXPECT_FALSE(row->cfa.is_expr);
+      EXPECT_EQ(row->cfa.reg, 7);
+      EXPECT_EQ(row->cfa.off, want[i].cfa) << "offset " << want[i].off << ", first lookup " << want[order[0]].off;
+    }
+  }
+}
+
+// Cached lookups in random order answer as a fresh table does for each address alone,
+// over a large real library (libc: thousands of FDEs, many with remembered states).
+TEST(Cfi, CachedRowsMatchFreshLookupsInAnyOrder) {
+  const char* path = "/lib/x86_64-linux-gnu/libc.so.6";
+  Module libc(ElfFile::open(path), "libc", ModuleOptions{true, false, "/usr/lib/debug"});
+  auto text = libc.elf().section(".text");
+  ASSERT_TRUE(text);
+  elf_version(EV_CURRENT);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  ASSERT_NE(elf, nullptr);
+  CfiTable cached(dwarf_getcfi_elf(elf), nullptr);
+  std::mt19937_64 rng(7);
+  size_t compared = 0, wrong = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t a = text->addr + rng() % text->bytes.size();
+    const CfiRow* row = cached.find(a);
+    CfiTable alone_table(dwarf_getcfi_elf(elf), nullptr);
+    const CfiRow* alone = alone_table.find(a);
+    ASSERT_EQ(row == nullptr, alone == nullptr) << std::hex << a;
+    if (!row) continue;
+    ++compared;
+    if (row->cfa.is_expr != alone->cfa.is_expr || row->cfa.reg != alone->cfa.reg || row->cfa.off != alone->cfa.off ||
+        row->regs[0].off != alone->regs[0].off) {
+      if (++wrong <= 5)
+        ADD_FAILURE() << std::hex << a << ": cached CFA r" << std::dec << int(row->cfa.reg) << "+" << row->cfa.off
+                      << ", alone r" << int(alone->cfa.reg) << "+" << alone->cfa.off;
+    }
+  }
+  elf_end(elf);
+  close(fd);
+  EXPECT_GT(compared, 15000u);
+  EXPECT_EQ(wrong, 0u);
 }
 
 }  // namespace
