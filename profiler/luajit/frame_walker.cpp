@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "profiler/luajit/bytecode.hpp"
@@ -162,33 +163,43 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
   out.complete = true;
 }
 
-void FrameWalker::trace_line(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& f) {
-  // The line executing in trace number traceno (the GCtrace must carry gct ~LJ_TTRACE
-  // and its own number): the snapshot whose machine code section holds rip gives the
-  // bytecode PC the trace would resume at (lj_snap.c), if that PC lies in this frame's
-  // prototype (not in a function inlined into the trace); else the line where the trace
-  // starts, if it starts in this frame's prototype.
-  if (f.kind != LuaFrame::Kind::Lua || traceno <= 0) return;
+std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip,
+                                                LuaFrame& base) {
+  // Trace number traceno (the GCtrace must carry gct ~LJ_TTRACE and its own number) runs
+  // base's function and, maybe, functions inlined into it: their frames exist only in
+  // the trace's snapshots (lj_snap.c). The snapshot whose machine code section holds rip
+  // lists, in GC64 mode, each inlined frame as two entries: the function's slot (an IR
+  // constant GCfunc) and, above it, the frame link (SNAP_FRAME, an IR constant holding the
+  // return PC into the caller); after the entries comes the PC the trace would resume at
+  // (pc << 8 | base slot). Lines: each frame's PC is the return PC of the frame above, the
+  // innermost's the snapshot's. Anything that does not check out (a function that is not
+  // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
+  // inlined chain there; without a usable snapshot, base's line is where the trace starts.
+  std::vector<LuaFrame> inlined;
+  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0) return inlined;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
   auto traces = mem_.u64(J + o.J_trace);
   auto size = mem_.u32(J + o.J_sizetrace);
-  if (!traces || !size || static_cast<std::uint32_t>(traceno) >= *size) return;
+  if (!traces || !size || static_cast<std::uint32_t>(traceno) >= *size) return inlined;
   auto T = mem_.u64(*traces + 8 * static_cast<std::uint64_t>(traceno));
-  if (!T || *T == 0) return;
+  if (!T || *T == 0) return inlined;
   auto gct = mem_.read<std::uint8_t>(*T + 9);
   auto no = mem_.read<std::uint16_t>(*T + o.tr_traceno);
-  auto fpc = mem_.u64(f.func + o.fn_pc);
-  if (!gct || *gct != 9 || !no || *no != traceno || !fpc) return;
+  auto fpc = mem_.u64(base.func + o.fn_pc);
+  if (!gct || *gct != 9 || !no || *no != traceno || !fpc) return inlined;
   const Proto* pt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
-  if (!pt) return;
+  if (!pt) return inlined;
 
   auto mcode = mem_.u64(*T + o.tr_mcode);
   auto szmcode = mem_.u32(*T + o.tr_szmcode);
   auto nsnap = mem_.read<std::uint16_t>(*T + o.tr_nsnap);
   auto snap = mem_.u64(*T + o.tr_snap);
   auto snapmap = mem_.u64(*T + o.tr_snapmap);
-  if (mcode && szmcode && nsnap && snap && snapmap && rip >= *mcode && rip - *mcode < *szmcode && *nsnap > 0) {
+  auto ir = mem_.u64(*T + o.tr_ir);
+  auto nk = mem_.u32(*T + o.tr_nk);
+  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode && rip - *mcode < *szmcode &&
+      *nsnap > 0) {
     constexpr std::size_t kSnapSize = 12;
     std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
     if (mem_.read(*snap, snaps.data(), snaps.size())) {
@@ -202,21 +213,78 @@ void FrameWalker::trace_line(std::uint64_t G, std::int32_t traceno, std::uint64_
       std::uint32_t mapofs;
       std::memcpy(&mapofs, snaps.data() + kSnapSize * best, sizeof mapofs);
       const std::uint8_t nent = snaps[kSnapSize * best + 10];
-      // GC64: the PC follows the snapshot's entries as (pc << 8 | base slot).
-      if (auto word = mem_.u64(*snapmap + 4 * (std::uint64_t(mapofs) + nent))) {
-        std::int64_t pos = pt->pos_of_pc((*word >> 8) + 4);
+      std::vector<std::uint32_t> map(nent + 2u);
+      if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
+        std::uint64_t resume;
+        std::memcpy(&resume, &map[nent], sizeof resume);
+        resume >>= 8;
+        inlined = inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
+        // base runs the call of the outermost inlined frame, or the snapshot's PC.
+        std::int64_t pos = pt->pos_of_pc(inlined.empty() ? resume + 4 : inlined.back().return_pc);
         if (pos >= 0) {
-          f.line = pt->line_at(pos);
-          return;
+          base.line = pt->line_at(pos);
+          return inlined;
         }
+        inlined.clear();
       }
     }
   }
   auto startpt = mem_.u64(*T + o.tr_startpt);
   auto startpc = mem_.u64(*T + o.tr_startpc);
-  if (!startpt || !startpc || *startpt != pt->addr) return;
+  if (!startpt || !startpc || *startpt != pt->addr) return inlined;
   std::int64_t pos = pt->pos_of_pc(*startpc + 4);
-  if (pos >= 0) f.line = pt->line_at(pos);
+  if (pos >= 0) base.line = pt->line_at(pos);
+  return inlined;
+}
+
+std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
+                                                  std::uint32_t nk, const Proto& base_pt, std::uint64_t resume) {
+  constexpr std::uint32_t kSnapFrame = 0x010000, kSnapCont = 0x020000, kRefBias = 0x8000;
+  const VmOffsets& o = layout_.off;
+  // An IR constant's 64-bit payload (GC64: in the instruction slot after the constant).
+  auto constant = [&](std::uint32_t ref) -> std::optional<std::uint64_t> {
+    if (ref >= kRefBias || ref < nk) return std::nullopt;
+    return mem_.u64(ir + 8 * (std::uint64_t(ref) + 1));
+  };
+  std::vector<LuaFrame> outer_first;
+  std::vector<const Proto*> protos;  // outer_first's prototypes
+  const Proto* caller = &base_pt;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::uint32_t link_sn = entries[i];
+    const std::uint32_t slot = link_sn >> 24;
+    if (!(link_sn & (kSnapFrame | kSnapCont)) || slot < 2) continue;  // slot 1: a tail call's marker
+    if ((link_sn & kSnapCont) || i == 0 || (entries[i - 1] >> 24) != slot - 1) break;
+    auto link = constant(link_sn & 0xffff);
+    auto ftv = constant(entries[i - 1] & 0xffff);
+    if (!link || !ftv || (*link & 3) != 0) break;  // not a Lua frame returning into Lua
+    const std::int64_t call_pos = caller->pos_of_pc(*link);
+    if (call_pos < 0) break;  // the return PC is not in the caller's bytecode
+    const std::uint64_t fn = *ftv & ((1ull << 47) - 1);
+    auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
+    auto fpc = mem_.u64(fn + o.fn_pc);
+    if (!hdr || (*hdr)[0] != 8 || (*hdr)[1] != 0 || !fpc) break;
+    const Proto* fpt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
+    if (!fpt) break;
+    LuaFrame f;
+    f.kind = LuaFrame::Kind::Lua;
+    f.func = fn;
+    f.chunk = fpt->chunk;
+    f.firstline = fpt->firstline;
+    f.jit = true;
+    f.return_pc = *link;
+    if (auto name = bc::call_site_name(mem_, *caller, call_pos)) f.name = *name;
+    outer_first.push_back(std::move(f));
+    protos.push_back(fpt);
+    caller = fpt;
+  }
+  // The innermost inlined function must hold the PC the trace resumes at. Lines: each
+  // inlined frame runs the call of the next one, the innermost the snapshot's PC.
+  if (!outer_first.empty() && caller->pos_of_pc(resume + 4) < 0) outer_first.clear();
+  for (std::size_t i = 0; i < outer_first.size(); ++i) {
+    const std::uint64_t pc = i + 1 < outer_first.size() ? outer_first[i + 1].return_pc : resume + 4;
+    outer_first[i].line = protos[i]->line_at(protos[i]->pos_of_pc(pc));
+  }
+  return {outer_first.rbegin(), outer_first.rend()};
 }
 
 void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out) {
@@ -276,7 +344,8 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
     walk_stack(*L, jit_base, 0, r);
     if (r.frames.size() > top) {
       r.frames[top].jit = true;
-      trace_line(G, vs, regs.rip(), r.frames[top]);
+      auto inlined = trace_frames(G, vs, regs.rip(), r.frames[top]);
+      r.frames.insert(r.frames.begin() + static_cast<std::ptrdiff_t>(top), inlined.begin(), inlined.end());
     }
     if (follow_resumers_) append_resumers(G, *L, r);
     return r;

@@ -1,11 +1,13 @@
 // Walks the Lua frames of a LuaJIT stack in a target process (innermost first): from
 // the interpreter's BASE register, from a trace's jit_base, or from cur_L->base; names
 // each function as debug.getinfo(f, "n") would and gives its chunk, first and executing
-// line. Also turns the VM state into pseudo frames ([lua:gc], [lua:jit-compiler]...).
+// line; inside a trace, adds the frames of functions it inlined (from its snapshots).
+// Also turns the VM state into pseudo frames ([lua:gc], [lua:jit-compiler]...).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,7 +55,11 @@ private:
   std::size_t max_frames_ = 512;
   bool follow_resumers_ = true;
   void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
-  void trace_line(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& f);
+  // Inside trace traceno at rip: the frames of functions inlined into it (innermost
+  // first, from the trace's snapshot) and the executing lines; base is the trace's frame.
+  std::vector<LuaFrame> trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);
+  std::vector<LuaFrame> inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir, std::uint32_t nk,
+                                       const Proto& base_pt, std::uint64_t resume);
 };
 
 }  // namespace kperf::prof::lj

@@ -17,6 +17,7 @@ struct LuaFrame {
   std::uint64_t func = 0;  // GCfunc address
   std::uint64_t cfunc = 0; // C function: its lua_CFunction, for native naming
   bool jit = false;        // running inside a compiled trace
+  std::uint64_t return_pc = 0;  // a frame inlined into a trace: its return PC into the caller
   // Called from C through lua_call/lua_pcall/lua_resume (C or C-pcall frame link): on
   // the native stack, this Lua frame sits on top of a separate VM entry. The splicer
   // maps each native VM frame to the run of Lua frames ending at such a boundary.

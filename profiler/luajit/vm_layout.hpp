@@ -26,6 +26,9 @@ struct VmOffsets {
   // GCtrace snapshots: count, SnapShot array (12 bytes: mapofs u32, ref u16, mcofs u16,
   // nslots, topslot, nent, count), SnapEntry map; machine code and its size.
   std::uint32_t tr_nsnap = 0x0a, tr_snap = 0x30, tr_snapmap = 0x38, tr_szmcode = 0x54, tr_mcode = 0x58;
+  // GCtrace IR: instructions and constants (biased by REF_BIAS 0x8000; a 64-bit
+  // constant's payload fills the slot after it) and the lowest constant's reference.
+  std::uint32_t tr_ir = 0x20, tr_nk = 0x28;
   // GCfunc
   std::uint32_t fn_gct = 0x09, fn_ffid = 0x0a, fn_pc = 0x20, fn_cfunc = 0x28;
   // GCproto

@@ -262,6 +262,78 @@ TEST(LuaFrames, VanillaLuajitJitTraceChains) {
             false);
 }
 
+// Functions inlined into a trace (inner and leaf into outer's loop, no loop of their own)
+// come out as frames from the trace's snapshot: outer_[j] -> inner_[j] -> leaf_[j], with
+// call-site names and first lines; every leaf frame sits right under inner, every inner
+// right under outer (never out of order), and with --lua-lines their lines are real
+// lines of their bodies (leaf 5-7, inner 11-12: the two calls of leaf), else first lines.
+const char* kInlinedLua = R"(local t = {}
+for i = 1, 64 do t[i] = i * 7 end
+
+local function leaf(x)
+  local v = t[x % 64 + 1]
+  if v > 400 then v = v - 400 end
+  return v
+end
+
+local function inner(x)
+  local y = leaf(x)
+  return y + leaf(y + x)
+end
+
+local function outer(n)
+  local acc = 0
+  for i = 1, n do
+    acc = (acc + inner(acc + i)) % 100003
+  end
+  return acc
+end
+
+local deadline = os.clock() + 4
+while os.clock() < deadline do outer(200000) end
+)";
+
+void check_inlined(const std::vector<Stack>& stacks, const std::string& chunk, bool lines) {
+  const std::string outer = "outer " + chunk + ":", inner = "inner " + chunk + ":", leaf = "leaf " + chunk + ":";
+  uint64_t chain = 0, misplaced = 0, bad_line = 0;
+  for (const auto& s : stacks) {
+    const size_t o = find_frame(s, [&](const std::string& f) { return starts_with(f, outer); });
+    const size_t i = find_frame(s, [&](const std::string& f) { return starts_with(f, inner); });
+    const size_t l = find_frame(s, [&](const std::string& f) { return starts_with(f, leaf); });
+    if (i != std::string::npos && (o == std::string::npos || i != o + 1)) misplaced += s.count;
+    if (l != std::string::npos && (i == std::string::npos || l != i + 1)) misplaced += s.count;
+    if (o == std::string::npos || i != o + 1 || l != i + 1) continue;
+    if (!s.frames[o].ends_with("_[j]") || !s.frames[i].ends_with("_[j]") || !s.frames[l].ends_with("_[j]")) continue;
+    chain += s.count;
+    const int il = std::atoi(s.frames[i].c_str() + inner.size()), ll = std::atoi(s.frames[l].c_str() + leaf.size());
+    if (lines ? !(il >= 11 && il <= 12 && ll >= 5 && ll <= 7) : !(il == 10 && ll == 4)) bad_line += s.count;
+  }
+  EXPECT_EQ(misplaced, 0u) << top_stacks(stacks, 10);
+  EXPECT_GE(double(chain), 0.3 * double(total_samples(stacks))) << top_stacks(stacks, 10);
+  EXPECT_EQ(bad_line, 0u) << top_stacks(stacks, 10);
+}
+
+TEST(LuaFrames, InlinedFunctionsInTraces) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  TempDir dir;
+  write(dir.file("inl.lua"), kInlinedLua);
+  check_inlined(record(dir, {"/usr/bin/luajit", dir.file("inl.lua")}), dir.file("inl.lua"), false);
+  check_inlined(record(dir, {"/usr/bin/luajit", dir.file("inl.lua")}, {"--lua-lines"}), dir.file("inl.lua"), true);
+}
+
+TEST(LuaFrames, VanillaLuajitInlinedFunctionsInTraces) {
+  REQUIRE_ROOT();
+  const std::string root = KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
+  const std::string luajit = root + "/usr/bin/luajit";
+  ASSERT_EQ(access(luajit.c_str(), X_OK), 0) << luajit << " is missing: run scripts/setup";
+  TempDir dir;
+  write(dir.file("inl.lua"), kInlinedLua);
+  const std::string ld = "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu";
+  check_inlined(record(dir, {"/usr/bin/env", ld, luajit, dir.file("inl.lua")}, {"--lua-lines"}), dir.file("inl.lua"),
+                true);
+}
+
 // Samples in spin (first line 2, whatever its name) whose chain is main chunk -> the
 // collected closure `f` (line 11) -> `spin`: the closure's frame needs the function
 // captured at sample time (its memory holds a string by the time kperf walks).
