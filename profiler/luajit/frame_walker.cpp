@@ -29,6 +29,21 @@ LuaFrame pseudo(const char* name) {
 
 }  // namespace
 
+std::optional<std::string> FrameWalker::caller_site_name(std::uint64_t caller_frame, std::uint64_t pc) {
+  // The name a frame gets from its caller's call site (debug.getinfo(f, "n")): the
+  // caller's function sits in the slot below its frame link; pc is in its bytecode.
+  const VmOffsets& o = layout_.off;
+  auto cftv = mem_.u64(caller_frame - kSlot);
+  if (!cftv || (*cftv >> 47) != kItypeFunc) return std::nullopt;
+  std::uint64_t cfn = *cftv & kGcMask;
+  auto cffid = mem_.read<std::uint8_t>(cfn + o.fn_ffid);
+  auto cpc = mem_.u64(cfn + o.fn_pc);
+  if (!cffid || *cffid != 0 || !cpc) return std::nullopt;
+  const Proto* cpt = protos_.get(mem_, o, *cpc - o.sizeof_GCproto);
+  if (!cpt) return std::nullopt;
+  return bc::call_site_name(mem_, *cpt, cpt->pos_of_pc(pc));
+}
+
 void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t top_pc, WalkResult& out) {
   const VmOffsets& o = layout_.off;
   auto stack = mem_.u64(L + o.L_stack);
@@ -122,33 +137,14 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
       }
       prev = frame - kSlot * (2 + bc::a(*call));
       prev_pc = ret;
-      // Name from the caller's call site.
-      auto cftv = mem_.u64(prev - kSlot);
-      if (prev > bottom && cftv && (*cftv >> 47) == kItypeFunc) {
-        std::uint64_t cfn = *cftv & kGcMask;
-        auto cffid = mem_.read<std::uint8_t>(cfn + o.fn_ffid);
-        auto cpc = mem_.u64(cfn + o.fn_pc);
-        if (cffid && *cffid == 0 && cpc) {
-          if (const Proto* cpt = protos_.get(mem_, o, *cpc - o.sizeof_GCproto))
-            name = bc::call_site_name(mem_, *cpt, cpt->pos_of_pc(ret));
-        }
-      }
+      if (prev > bottom) name = caller_site_name(prev, ret);
     } else {
       prev = frame - (*link & ~7ull);
       f.called_from_c = (*link & 3) == 1;  // FRAME_C or FRAME_CP
       if ((*link & 7) == kFrameCont) {
         // Continuation (metamethod called from a Lua instruction): caller PC saved below.
         prev_pc = mem_.u64(frame - 2 * kSlot).value_or(0);
-        auto cftv = mem_.u64(prev - kSlot);
-        if (prev_pc && cftv && (*cftv >> 47) == kItypeFunc) {
-          std::uint64_t cfn = *cftv & kGcMask;
-          auto cffid = mem_.read<std::uint8_t>(cfn + o.fn_ffid);
-          auto cpc = mem_.u64(cfn + o.fn_pc);
-          if (cffid && *cffid == 0 && cpc) {
-            if (const Proto* cpt = protos_.get(mem_, o, *cpc - o.sizeof_GCproto))
-              name = bc::call_site_name(mem_, *cpt, cpt->pos_of_pc(prev_pc));
-          }
-        }
+        if (prev_pc) name = caller_site_name(prev, prev_pc);
       }
     }
     if (f.kind != LuaFrame::Kind::Fast && name) f.name = *name;

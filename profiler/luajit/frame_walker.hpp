@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ private:
   ProtoCache& protos_;
   std::size_t max_frames_ = 512;
   bool follow_resumers_ = true;
+  std::optional<std::string> caller_site_name(std::uint64_t caller_frame, std::uint64_t pc);
   void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
   // Inside trace traceno at rip: the frames of functions inlined into it (innermost
   // first, from the trace's snapshot) and the executing lines; base is the trace's frame.

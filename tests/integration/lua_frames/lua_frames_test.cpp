@@ -250,16 +250,23 @@ TEST(LuaFrames, JitTraceChains) {
   check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true, false);
 }
 
+// The command line running `script ARGS` with the vanilla LuaJIT build that scripts/setup
+// unpacks into the build tree (its packages conflict with luajit2's).
+std::vector<std::string> vanilla_luajit(const std::string& script, std::vector<std::string> args = {}) {
+  const std::string root = KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
+  std::vector<std::string> cmd = {"/usr/bin/env", "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu",
+                                  root + "/usr/bin/luajit", script};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return cmd;
+}
+
 TEST(LuaFrames, VanillaLuajitJitTraceChains) {
   REQUIRE_ROOT();
-  const std::string root = KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
-  const std::string luajit = root + "/usr/bin/luajit";
-  ASSERT_EQ(access(luajit.c_str(), X_OK), 0) << luajit << " is missing: run scripts/setup";
+  const auto cmd = vanilla_luajit("hot.lua");
+  ASSERT_EQ(access(cmd[2].c_str(), X_OK), 0) << cmd[2] << " is missing: run scripts/setup";
   TempDir dir;
   write(dir.file("hot.lua"), kHotLua);
-  const std::string ld = "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu";
-  check_hot(record(dir, {"/usr/bin/env", ld, luajit, dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true,
-            false);
+  check_hot(record(dir, vanilla_luajit(dir.file("hot.lua"), {"on", "5"})), dir.file("hot.lua"), true, false);
 }
 
 // Functions inlined into a trace (inner and leaf into outer's loop, no loop of their own)
@@ -324,14 +331,11 @@ TEST(LuaFrames, InlinedFunctionsInTraces) {
 
 TEST(LuaFrames, VanillaLuajitInlinedFunctionsInTraces) {
   REQUIRE_ROOT();
-  const std::string root = KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
-  const std::string luajit = root + "/usr/bin/luajit";
-  ASSERT_EQ(access(luajit.c_str(), X_OK), 0) << luajit << " is missing: run scripts/setup";
+  const auto cmd = vanilla_luajit("inl.lua");
+  ASSERT_EQ(access(cmd[2].c_str(), X_OK), 0) << cmd[2] << " is missing: run scripts/setup";
   TempDir dir;
   write(dir.file("inl.lua"), kInlinedLua);
-  const std::string ld = "LD_LIBRARY_PATH=" + root + "/usr/lib/x86_64-linux-gnu";
-  check_inlined(record(dir, {"/usr/bin/env", ld, luajit, dir.file("inl.lua")}, {"--lua-lines"}), dir.file("inl.lua"),
-                true);
+  check_inlined(record(dir, vanilla_luajit(dir.file("inl.lua")), {"--lua-lines"}), dir.file("inl.lua"), true);
 }
 
 // Samples in spin (first line 2, whatever its name) whose chain is main chunk -> the
