@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -82,6 +83,19 @@ RunResult run(const std::vector<std::string>& argv, double seconds) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return r;
+}
+
+int run_command(const std::string& cmd, std::string* out) {
+  const std::string full = cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+    if (out) out->append(buf, n);
+  }
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 }  // namespace kperf::test

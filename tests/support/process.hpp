@@ -36,4 +36,8 @@ struct RunResult {
 };
 RunResult run(const std::vector<std::string>& argv, double seconds = 60);
 
+// Runs a shell command line to completion; returns its exit status (-1 if it did not
+// exit normally). Its stdout and stderr go to `out` when given.
+int run_command(const std::string& cmd, std::string* out = nullptr);
+
 }  // namespace kperf::test

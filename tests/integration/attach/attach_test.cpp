@@ -18,7 +18,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "../loadgen/nginx_fixture.hpp"
+#include "tests/support/nginx_server.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -39,17 +40,6 @@ const char* kServer = R"(
 std::string kperf_cmd() { return std::string(KPERF_BINARY) + " attach"; }
 
 using kperf::test::TempDir;
-
-// nginx opens its listening sockets before it writes the pid file: poll for it (5 s).
-pid_t master_pid(const Nginx& n) {
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream in(n.dir() + "/logs/nginx.pid");
-    pid_t p = 0;
-    if (in >> p && p > 0) return p;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return 0;
-}
 
 std::set<pid_t> children(pid_t master) {
   std::set<pid_t> out;
@@ -72,7 +62,7 @@ std::set<pid_t> children(pid_t master) {
 // The master's pid once it has written its pid file and forked a worker (the fixture
 // returns as soon as the port accepts, which is earlier); 0 after 5 s.
 pid_t wait_ready(const Nginx& n) {
-  const pid_t master = master_pid(n);
+  const pid_t master = n.master_pid();
   for (int i = 0; master > 0 && i < 500; ++i) {
     if (!children(master).empty()) return master;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -83,7 +73,7 @@ pid_t wait_ready(const Nginx& n) {
 // Pids of the nginx-PID root frames in a --per-pid folded file, with their sample counts.
 std::map<pid_t, long> samples_by_pid(const fs::path& folded) {
   std::map<pid_t, long> out;
-  std::istringstream in(Nginx::read(folded.string()));
+  std::istringstream in(kperf::test::read_file(folded.string()));
   std::string line;
   while (std::getline(in, line)) {
     const size_t semi = line.find(';');
@@ -119,9 +109,9 @@ TEST(Attach, PrefixUnderLoadWritesEveryOutput) {
                         "latency.svg", "error.log"}) {
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f << "\n" << text;
   }
-  const auto j = nlohmann::json::parse(Nginx::read((out / "summary.json").string()));
+  const auto j = nlohmann::json::parse(kperf::test::read_file((out / "summary.json").string()));
   const std::string dump = j.dump();
-  const std::string folded = Nginx::read((out / "profile.folded").string());
+  const std::string folded = kperf::test::read_file((out / "profile.folded").string());
   EXPECT_NE(folded.find("ngx_process_events_and_timers"), std::string::npos);
   EXPECT_GT(nginx.access_lines().size(), 0u);
   // Figures from the JSON: samples and requests.
@@ -186,7 +176,7 @@ TEST(Attach, FollowsReload) {
   reload.join();
   ASSERT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("workers changed:"), std::string::npos) << text;
-  EXPECT_NE(Nginx::read((out / "summary.txt").string()).find("workers changed:"), std::string::npos);
+  EXPECT_NE(kperf::test::read_file((out / "summary.txt").string()).find("workers changed:"), std::string::npos);
   const auto by_pid = samples_by_pid(out / "profile.folded");
   bool new_worker = false;
   for (const auto& [pid, n] : by_pid) {

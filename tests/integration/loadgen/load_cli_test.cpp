@@ -10,7 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/loadgen/nginx_fixture.hpp"
+#include "tests/support/nginx_server.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace kperf::loadgen {
 namespace {
@@ -101,7 +104,7 @@ TEST(LoadCli, TextReportParsesWithKongsPatternsAndMatchesJson) {
   EXPECT_NE(s.find("  1 threads and 4 connections\n"), std::string::npos) << s;
   EXPECT_NE(s.find("  Thread Stats   Avg      Stdev     Max   +/- Stdev\n"), std::string::npos) << s;
 
-  const auto j = nlohmann::json::parse(Nginx::read(json_path));
+  const auto j = nlohmann::json::parse(test::read_file(json_path));
   std::remove(json_path);
   const auto& run = j["runs"][0];
   EXPECT_EQ(run["requests"].get<uint64_t>(), count);

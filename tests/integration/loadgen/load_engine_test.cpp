@@ -8,7 +8,10 @@
 #include <set>
 
 #include "loadgen/load.hpp"
-#include "tests/integration/loadgen/nginx_fixture.hpp"
+#include "tests/support/nginx_server.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace kperf::loadgen {
 namespace {
