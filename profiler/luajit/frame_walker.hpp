@@ -49,6 +49,13 @@ public:
   // when the native stack passes through VM code: the caller decides that).
   WalkResult walk_sample(std::uint64_t G, const UserRegs& regs);
 
+  // The frames of functions inlined into a trace, innermost first, from one snapshot's
+  // map entries (GC64: `slot << 24 | flags | ref`): ir is GCtrace.ir (biased), nk its
+  // lowest constant, base_pt the prototype of the trace's own frame, resume the PC the
+  // snapshot resumes at. Empty unless the whole chain checks out.
+  std::vector<LuaFrame> inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir, std::uint32_t nk,
+                                       const Proto& base_pt, std::uint64_t resume);
+
 private:
   RemoteMemory& mem_;
   const VmLayout& layout_;
@@ -60,8 +67,6 @@ private:
   // Inside trace traceno at rip: the frames of functions inlined into it (innermost
   // first, from the trace's snapshot) and the executing lines; base is the trace's frame.
   std::vector<LuaFrame> trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);
-  std::vector<LuaFrame> inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir, std::uint32_t nk,
-                                       const Proto& base_pt, std::uint64_t resume);
 };
 
 }  // namespace kperf::prof::lj

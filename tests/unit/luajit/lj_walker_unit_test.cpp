@@ -1,6 +1,7 @@
 // Unit tests of the LuaJIT walker pieces: ELF probing of the installed LuaJIT builds,
 // the build-id table, fast-function names against each build's vmdef.lua, the remote
-// memory reader, the proto cache (lines, names, freed-proto reuse) and call-site naming.
+// memory reader, the proto cache (lines, names, freed-proto reuse), call-site naming and
+// inlined frames rebuilt from a trace snapshot's entries.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 
 #include "profiler/luajit/bytecode.hpp"
 #include "profiler/luajit/elf_probe.hpp"
+#include "profiler/luajit/frame_walker.hpp"
 #include "profiler/luajit/ff_names.hpp"
 #include "profiler/luajit/lua_frame.hpp"
 #include "profiler/luajit/process_maps.hpp"
@@ -295,4 +297,83 @@ TEST(LuajitRemoteMemory, SnapshotsServeReadsFirst) {
   mem.add_snapshot(0x1000, std::vector<unsigned char>(8, 1));
   EXPECT_FALSE(mem.u64(0x1004));
   EXPECT_TRUE(mem.u32(0x1004));
+}
+
+namespace {
+
+// A fake GCfunc (GC64) of a Lua function whose prototype is `pt`.
+struct FakeLuaFunc {
+  alignas(16) unsigned char bytes[0x30] = {};
+  explicit FakeLuaFunc(const FakeProto& pt) {
+    bytes[9] = 8;   // ~LJ_TFUNC
+    bytes[10] = 0;  // ffid: Lua
+    const std::uint64_t pc = pt.addr + pt.o.sizeof_GCproto;
+    std::memcpy(bytes + pt.o.fn_pc, &pc, 8);
+  }
+  std::uint64_t addr() const { return reinterpret_cast<std::uint64_t>(bytes); }
+};
+
+// IR constants refs kNk..0x7fff of a fake trace: ir() is the biased GCtrace.ir, so a
+// constant's 64-bit payload sits at ir + 8 * (ref + 1).
+struct FakeIr {
+  static constexpr std::uint32_t kNk = 0x7ff0;
+  std::vector<std::uint64_t> slots = std::vector<std::uint64_t>(0x8000 - kNk + 1, 0);
+  std::uint64_t ir() const { return reinterpret_cast<std::uint64_t>(slots.data()) - 8ull * kNk; }
+  void set(std::uint32_t ref, std::uint64_t payload) { slots[ref + 1 - kNk] = payload; }
+};
+
+constexpr std::uint32_t kSnapFrame = 0x010000, kSnapCont = 0x020000;
+std::uint32_t entry(std::uint32_t slot, std::uint32_t flags, std::uint32_t ref) { return slot << 24 | flags | ref; }
+
+}  // namespace
+
+TEST(LuajitInlinedFrames, RebuiltFromSnapshotEntriesOrNotAtAll) {
+  FakeProto caller, callee;
+  callee.put<std::int32_t>(callee.o.pt_firstline, 30);
+  FakeLuaFunc fn(callee);
+  FakeIr ir;
+  const std::uint64_t ret = caller.addr + caller.o.sizeof_GCproto + 4 * 4;  // after the CALL at pc 3
+  const std::uint64_t resume = callee.addr + callee.o.sizeof_GCproto + 4 * 3;  // resumes at pc 3 -> pos 3
+  ir.set(0x7ff2, fn.addr());
+  ir.set(0x7ff4, ret);
+  RemoteMemory mem(getpid());
+  ProtoCache protos;
+  VmLayout layout;
+  layout.off = offsets_for(true);
+  FrameWalker walker(mem, layout, protos);
+  const Proto* base = protos.get(mem, layout.off, caller.addr);
+  ASSERT_NE(base, nullptr);
+
+  // Slot 0: the trace's function; 2: some value; 4/5: the inlined call at CALL A=2.
+  const std::vector<std::uint32_t> good = {entry(0, 0, 0x7ff1), entry(2, 0, 0x8003), entry(4, 0, 0x7ff2),
+                                           entry(5, kSnapFrame, 0x7ff4)};
+  auto frames = walker.inlined_frames(good, ir.ir(), FakeIr::kNk, *base, resume);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].kind, LuaFrame::Kind::Lua);
+  EXPECT_EQ(frames[0].name, "myglobal");  // the caller's CALL at pc 3 calls GGET "myglobal"
+  EXPECT_EQ(frames[0].chunk, "/srv/app/x.lua");
+  EXPECT_EQ(frames[0].firstline, 30);
+  EXPECT_EQ(frames[0].line, 32);  // pos 3: relative line 2
+  EXPECT_TRUE(frames[0].jit);
+  EXPECT_EQ(frames[0].return_pc, ret);
+
+  // Each broken piece drops the whole chain: no frame beats a wrong one.
+  auto none = [&](std::vector<std::uint32_t> entries, std::uint64_t res, const char* why) {
+    mem.clear();  // a new walk: the fakes changed
+    EXPECT_TRUE(walker.inlined_frames(entries, ir.ir(), FakeIr::kNk, *base, res).empty()) << why;
+  };
+  none({entry(4, 0, 0x8005), entry(5, kSnapFrame, 0x7ff4)}, resume, "function is an instruction, not a constant");
+  none({entry(4, 0, 0x7ff2), entry(5, kSnapCont, 0x7ff4)}, resume, "continuation frame");
+  none({entry(5, kSnapFrame, 0x7ff4)}, resume, "no function entry below the link");
+  none(good, caller.addr + caller.o.sizeof_GCproto + 4 * 2, "resume PC not in the inlined function");
+  ir.set(0x7ff4, ret + 2);
+  none(good, resume, "link is not a return PC into the caller's bytecode");
+  ir.set(0x7ff4, ret | 1);
+  none(good, resume, "link of a C frame");
+  ir.set(0x7ff4, ret);
+  fn.bytes[10] = 1;  // a C function cannot be inlined into a trace
+  none(good, resume, "function is not a Lua function");
+  fn.bytes[10] = 0;
+  mem.clear();
+  EXPECT_EQ(walker.inlined_frames(good, ir.ir(), FakeIr::kNk, *base, resume).size(), 1u);
 }
