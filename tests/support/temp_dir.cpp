@@ -1,4 +1,4 @@
-// Temporary directories and file reads for tests.
+// Temporary directories and whole-file reads and writes for tests.
 #include "tests/support/temp_dir.hpp"
 
 #include <cstdlib>
@@ -12,6 +12,11 @@ namespace kperf::test {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
 }
 
 TempDir::TempDir() {

@@ -1,4 +1,5 @@
-// Test files: a private temporary directory removed with its contents, and whole-file reads.
+// Test files: a private temporary directory removed with its contents, whole-file reads
+// and writes.
 #pragma once
 
 #include <string>
@@ -7,6 +8,8 @@ namespace kperf::test {
 
 // The whole file (empty if it cannot be read).
 std::string read_file(const std::string& path);
+// Replaces the file's contents with text.
+void write_file(const std::string& path, const std::string& text);
 
 // A fresh directory under /tmp, removed with its contents on destruction.
 class TempDir {

@@ -98,11 +98,6 @@ while os.clock() < deadline do
 end
 )";
 
-void write(const std::string& path, const char* text) {
-  std::ofstream f(path);
-  f << text;
-}
-
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 // Index of the first frame (from `from`) matching pred, or npos.
@@ -192,7 +187,7 @@ TEST(LuaFrames, InterpreterChains) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("hot.lua"), kHotLua);
+  write_file(dir.file("hot.lua"), kHotLua);
   check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "off", "5"}), dir.file("hot.lua"), false, false);
 }
 
@@ -200,7 +195,7 @@ TEST(LuaFrames, InterpreterExecutingLines) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("hot.lua"), kHotLua);
+  write_file(dir.file("hot.lua"), kHotLua);
   check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "off", "5"}, {"--lua-lines"}),
             dir.file("hot.lua"), false, true);
 }
@@ -212,7 +207,7 @@ TEST(LuaFrames, JitTraceExecutingLines) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("loop.lua"), R"(local function inner(n)
+  write_file(dir.file("loop.lua"), R"(local function inner(n)
   local s = 0
   for i = 1, n do
     s = s + (i % 7) * 3
@@ -246,7 +241,7 @@ TEST(LuaFrames, JitTraceChains) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("hot.lua"), kHotLua);
+  write_file(dir.file("hot.lua"), kHotLua);
   check_hot(record(dir, {"/usr/bin/luajit", dir.file("hot.lua"), "on", "5"}), dir.file("hot.lua"), true, false);
 }
 
@@ -265,7 +260,7 @@ TEST(LuaFrames, VanillaLuajitJitTraceChains) {
   const auto cmd = vanilla_luajit("hot.lua");
   ASSERT_EQ(access(cmd[2].c_str(), X_OK), 0) << cmd[2] << " is missing: run scripts/setup";
   TempDir dir;
-  write(dir.file("hot.lua"), kHotLua);
+  write_file(dir.file("hot.lua"), kHotLua);
   check_hot(record(dir, vanilla_luajit(dir.file("hot.lua"), {"on", "5"})), dir.file("hot.lua"), true, false);
 }
 
@@ -324,7 +319,7 @@ TEST(LuaFrames, InlinedFunctionsInTraces) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("inl.lua"), kInlinedLua);
+  write_file(dir.file("inl.lua"), kInlinedLua);
   check_inlined(record(dir, {"/usr/bin/luajit", dir.file("inl.lua")}), dir.file("inl.lua"), false);
   check_inlined(record(dir, {"/usr/bin/luajit", dir.file("inl.lua")}, {"--lua-lines"}), dir.file("inl.lua"), true);
 }
@@ -334,7 +329,7 @@ TEST(LuaFrames, VanillaLuajitInlinedFunctionsInTraces) {
   const auto cmd = vanilla_luajit("inl.lua");
   ASSERT_EQ(access(cmd[2].c_str(), X_OK), 0) << cmd[2] << " is missing: run scripts/setup";
   TempDir dir;
-  write(dir.file("inl.lua"), kInlinedLua);
+  write_file(dir.file("inl.lua"), kInlinedLua);
   check_inlined(record(dir, vanilla_luajit(dir.file("inl.lua")), {"--lua-lines"}), dir.file("inl.lua"), true);
 }
 
@@ -368,7 +363,7 @@ TEST(LuaFrames, CollectedClosuresStayNamed) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("closures.lua"), kClosuresLua);
+  write_file(dir.file("closures.lua"), kClosuresLua);
   const std::string chunk = dir.file("closures.lua");
   check_closures(record(dir, {"/usr/bin/luajit", chunk, "off"}), chunk, false);
 }
@@ -377,7 +372,7 @@ TEST(LuaFrames, CollectedClosuresStayNamedInTraces) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("closures.lua"), kClosuresLua);
+  write_file(dir.file("closures.lua"), kClosuresLua);
   const std::string chunk = dir.file("closures.lua");
   check_closures(record(dir, {"/usr/bin/luajit", chunk, "on"}), chunk, true);
 }
@@ -391,7 +386,7 @@ TEST(LuaFrames, CFunctionCalledFromLuaShownOnce) {
   GTEST_SKIP() << "needs luajit2's shared libluajit (lj_test_host)";
 #else
   TempDir dir;
-  write(dir.file("cfunc.lua"), R"(jit.off()
+  write_file(dir.file("cfunc.lua"), R"(jit.off()
 local function cb()
   local s = 0
   for i = 1, 3000 do s = s + i % 5 end
@@ -432,7 +427,7 @@ TEST(LuaFrames, DeepRecursionComesOutWhole) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("deep.lua"), kDeepLua);
+  write_file(dir.file("deep.lua"), kDeepLua);
   const std::string chunk = dir.file("deep.lua");
   const auto stacks = record(dir, {"/usr/bin/luajit", chunk});
   const double whole = share(stacks, [&](const Stack& s) {
@@ -449,7 +444,7 @@ TEST(LuaFrames, LuaCLuaSandwichInOrder) {
   REQUIRE_ROOT();
   REQUIRE_LUAJIT();
   TempDir dir;
-  write(dir.file("sort.lua"), kSortLua);
+  write_file(dir.file("sort.lua"), kSortLua);
   const std::string chunk = dir.file("sort.lua");
   const auto stacks = record(dir, {"/usr/bin/luajit", chunk});
   auto is_cmp = [&](const std::string& f) { return f.ends_with(" " + chunk + ":2"); };
@@ -479,7 +474,7 @@ TEST(LuaFrames, NginxContentHandler) {
   TempDir dir;
   chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
   const std::string chunk = dir.file("handler.lua");
-  write(chunk.c_str(), R"(local function work(n)
+  write_file(chunk, R"(local function work(n)
   local s = 0
   for i = 1, n do s = s + (i % 13) end
   return s

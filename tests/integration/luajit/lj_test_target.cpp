@@ -75,18 +75,6 @@ bool ChildProcess::stop_gracefully(int sig, std::chrono::milliseconds timeout) {
   return false;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-}
-
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
@@ -94,17 +82,6 @@ bool wait_for_text(const std::string& path, const std::string& text, std::chrono
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
-}
-
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/kperf-lj-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
 }
 
 Tracer::Tracer(pid_t tid) : tid_(tid) {

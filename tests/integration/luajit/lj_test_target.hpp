@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "profiler/luajit/user_regs.hpp"
+#include "tests/support/temp_dir.hpp"  // TempDir, read_file, write_file
 
 namespace kperf::test {
 
@@ -35,19 +36,6 @@ private:
 
 // Polls until file contains text (true) or timeout.
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
-
-// A temp directory removed at destruction.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 // ptrace seize of one thread; interrupt() stops it and reads registers.
 class Tracer {
