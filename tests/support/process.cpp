@@ -67,6 +67,13 @@ int Process::wait(double seconds) {
 
 void Process::signal(int sig) { kill(pid_, sig); }
 
+bool process_alive(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
 RunResult run(const std::vector<std::string>& argv, double seconds) {
   char tmpl[] = "/tmp/kperf-run-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");

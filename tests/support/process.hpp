@@ -28,6 +28,9 @@ class Process {
   bool reaped_ = false;
 };
 
+// Whether pid names a live process (not gone, not a zombie waiting to be reaped).
+bool process_alive(pid_t pid);
+
 // Runs argv to completion (bounded by `seconds`), capturing stdout and stderr.
 struct RunResult {
   int status = -1;
