@@ -15,10 +15,11 @@ namespace kperf {
 namespace {
 
 constexpr std::array<std::string_view, kPhaseCount> kPhaseNames = {
-    "rewrite", "access", "header_filter", "body_filter", "log", "balancer", "other"};
+    "rewrite", "access", "header_filter", "body_filter", "log", "balancer", "timer", "other"};
 
+// A request phase named NAME (not timer, not other).
 std::optional<Phase> phase_from_name(std::string_view name) {
-  for (std::size_t i = 0; i + 1 < kPhaseCount; ++i) {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Phase::Timer); ++i) {
     if (kPhaseNames[i] == name) return static_cast<Phase>(i);
   }
   return std::nullopt;
@@ -65,25 +66,35 @@ std::pair<std::string_view, std::string_view> chunk_plugin(std::string_view chun
   return {};
 }
 
-// nginx lua-module native frames of each phase: exact names, and prefixes ending in '*'.
+// nginx's native frames that name the phase it is in: exact names, and prefixes ending
+// in '*'. The core phase checkers and filter chain entries are exported by nginx itself
+// (named even when the lua module's static handlers are not).
 struct NativeRule {
   std::string_view pattern;
   Phase phase;
 };
 constexpr NativeRule kNativeRules[] = {
-    {"ngx_http_lua_rewrite_handler", Phase::Rewrite},
+    {"ngx_http_core_rewrite_phase", Phase::Rewrite},
+    {"ngx_http_lua_rewrite_handler*", Phase::Rewrite},
+    {"ngx_http_lua_server_rewrite_handler*", Phase::Rewrite},
     {"ngx_http_lua_rewrite_by_*", Phase::Rewrite},
-    {"ngx_http_lua_access_handler", Phase::Access},
+    {"ngx_http_core_access_phase", Phase::Access},
+    {"ngx_http_lua_access_handler*", Phase::Access},
     {"ngx_http_lua_access_by_*", Phase::Access},
+    {"ngx_http_send_header", Phase::HeaderFilter},
     {"ngx_http_lua_header_filter*", Phase::HeaderFilter},
+    {"ngx_http_output_filter", Phase::BodyFilter},
     {"ngx_http_lua_body_filter*", Phase::BodyFilter},
-    {"ngx_http_lua_log_handler", Phase::Log},
+    {"ngx_http_free_request", Phase::Log},
+    {"ngx_http_lua_log_handler*", Phase::Log},
     {"ngx_http_lua_log_by_*", Phase::Log},
     {"ngx_http_lua_balancer_*", Phase::Balancer},
+    {"ngx_event_expire_timers", Phase::Timer},
+    {"ngx_http_lua_timer_handler", Phase::Timer},
 };
 
 std::optional<Phase> native_phase(std::string_view frame) {
-  if (!frame.starts_with("ngx_http_lua_")) return std::nullopt;
+  if (!frame.starts_with("ngx_")) return std::nullopt;
   for (const auto& r : kNativeRules) {
     if (r.pattern.ends_with('*')) {
       if (frame.starts_with(r.pattern.substr(0, r.pattern.size() - 1))) return r.phase;

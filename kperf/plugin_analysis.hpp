@@ -8,14 +8,22 @@
 //   stack with none is "no plugin".
 // - Phase, first rule that matches wins:
 //   1. Kong's phase handler: the innermost Lua frame in `.../kong/init.lua` named
-//      rewrite, access, header_filter, body_filter, log or balancer (Kong.access...).
+//      rewrite, access, header_filter, body_filter, log or balancer (Kong.access...,
+//      Kong 2.x and 3.x alike). A plugin handler run in a coroutine (Kong 2.x's access
+//      phase) has it once the walker continues the coroutine with its resumer.
 //   2. A plugin handler method: the innermost Lua frame in `.../kong/plugins/P/handler.lua`
 //      named after a phase (`access .../kong/plugins/key-auth/handler.lua:42`).
-//   3. nginx's native lua-module phase handler: the innermost native frame among
-//      ngx_http_lua_rewrite_handler / ngx_http_lua_rewrite_by_*, ..._access_handler /
-//      ..._access_by_*, ngx_http_lua_header_filter*, ngx_http_lua_body_filter*,
-//      ngx_http_lua_log_handler / ngx_http_lua_log_by_*, ngx_http_lua_balancer_*.
-//   4. otherwise "other" (timers, init_worker, nginx event loop, ...).
+//   3. The phase nginx was in, from the innermost of its native frames that name one
+//      (exported even by Debian's stripped nginx and lua module; the lua module's own
+//      static phase handlers are nameless there): ngx_http_core_rewrite_phase /
+//      ngx_http_lua_*rewrite_handler* / ngx_http_lua_rewrite_by_*; ngx_http_core_access_phase
+//      / ngx_http_lua_access_handler* / ngx_http_lua_access_by_*; ngx_http_send_header /
+//      ngx_http_lua_header_filter* (the header filter chain); ngx_http_output_filter /
+//      ngx_http_lua_body_filter* (the body filter chain); ngx_http_free_request (where
+//      nginx runs the log phase) / ngx_http_lua_log_handler* / ngx_http_lua_log_by_*;
+//      ngx_http_lua_balancer_*; and "timer" for ngx_event_expire_timers /
+//      ngx_http_lua_timer_handler (ngx.timer callbacks, Kong's background jobs).
+//   4. otherwise "other" (nginx's event loop, upstream proxying, init_worker, ...).
 #pragma once
 
 #include <array>
@@ -31,9 +39,9 @@
 
 namespace kperf {
 
-enum class Phase { Rewrite, Access, HeaderFilter, BodyFilter, Log, Balancer, Other };
-inline constexpr std::size_t kPhaseCount = 7;
-// "rewrite", "access", "header_filter", "body_filter", "log", "balancer", "other".
+enum class Phase { Rewrite, Access, HeaderFilter, BodyFilter, Log, Balancer, Timer, Other };
+inline constexpr std::size_t kPhaseCount = 8;
+// "rewrite", "access", "header_filter", "body_filter", "log", "balancer", "timer", "other".
 std::string_view phase_name(Phase p);
 
 // The plugin directory name in a frame, if it is a Lua frame in kong/plugins/NAME/;

@@ -119,9 +119,57 @@ TEST(PluginAnalysis, NativePhaseHandlers) {
   EXPECT_EQ(phase_of("ngx_http_lua_log_by_chunk"), Phase::Log);
   EXPECT_EQ(phase_of("ngx_http_lua_balancer_get_peer"), Phase::Balancer);
   EXPECT_EQ(phase_of("ngx_http_lua_ngx_log"), Phase::Other);  // ngx.log is no phase
-  EXPECT_EQ(phase_of("ngx_http_lua_timer_handler"), Phase::Other);
+  EXPECT_EQ(phase_of("ngx_http_lua_timer_handler"), Phase::Timer);
+  // nginx's own exported phase frames (Debian's lua module hides its static handlers).
+  EXPECT_EQ(phase_of("ngx_http_core_rewrite_phase"), Phase::Rewrite);
+  EXPECT_EQ(phase_of("ngx_http_core_access_phase"), Phase::Access);
+  EXPECT_EQ(phase_of("ngx_http_send_header"), Phase::HeaderFilter);
+  EXPECT_EQ(phase_of("ngx_http_output_filter"), Phase::BodyFilter);
+  EXPECT_EQ(phase_of("ngx_http_free_request"), Phase::Log);
+  EXPECT_EQ(phase_of("ngx_event_expire_timers"), Phase::Timer);
+  EXPECT_EQ(phase_of("ngx_http_core_content_phase"), Phase::Other);  // proxying: no Kong phase
+  EXPECT_EQ(phase_of("ngx_process_events_and_timers"), Phase::Other);
+  EXPECT_EQ(phase_of("ngx_http_core_access_phase_x"), Phase::Other);  // exact names only
   // A Lua frame named like a phase outside kong/init.lua and plugin handlers: no phase.
   EXPECT_EQ(attribute({"nginx", "access /srv/app/other.lua:3"}).phase, Phase::Other);
+}
+
+// Stacks as kperf records them on real Kong 2.4 (Debian's stripped nginx + lua module),
+// shortened: the innermost native phase frame decides when no Kong phase frame is there.
+TEST(PluginAnalysis, RealKongNativeFrames) {
+  const std::string B = "/srv/kong-testbed/build/kong/kong";
+  auto attr = [](const std::string& s) {
+    std::vector<std::string_view> frames;
+    fg::split_frames(s, frames);
+    return attribute(frames);
+  };
+  const std::string loop = "nginx;main;ngx_master_process_cycle;ngx_process_events_and_timers;nginx+0x54130;";
+  // key-auth's access handler in its own coroutine, walked without its resumer: "?" name.
+  const auto ka = attr(loop + "ngx_http_core_run_phases;ngx_http_core_access_phase;ngx_http_lua_module.so+0x2ce40;"
+                              "ngx_http_lua_run_thread;lua_resume;? " + B + "/plugins/key-auth/handler.lua:190;"
+                              "do_authentication " + B + "/plugins/key-auth/handler.lua:82");
+  EXPECT_EQ(ka.plugin, "key-auth");
+  EXPECT_EQ(phase_name(ka.phase), "access");
+  // The same with the resumer's frames: Kong.access decides (rule 1).
+  const auto kr = attr(loop + "ngx_http_core_access_phase;ngx_http_lua_run_thread;lua_resume;? =access_by_lua(nginx-kong.conf:1):0;"
+                              "access " + B + "/init.lua:741;execute_plugins_iterator " + B + "/init.lua:243;"
+                              "coroutine.resume;? " + B + "/plugins/key-auth/handler.lua:190");
+  EXPECT_EQ(kr.plugin, "key-auth");
+  EXPECT_EQ(phase_name(kr.phase), "access");
+  // rate-limiting's counter flush: an ngx.timer callback.
+  const auto rl = attr("nginx;ngx_process_events_and_timers;ngx_event_expire_timers;ngx_http_lua_module.so+0x47000;"
+                       "ngx_http_lua_run_thread;lua_resume;? " + B + "/plugins/rate-limiting/policies/init.lua:60;"
+                       "ngx_http_lua_ffi_shdict_incr");
+  EXPECT_EQ(rl.plugin, "rate-limiting");
+  EXPECT_EQ(phase_name(rl.phase), "timer");
+  // Kong's log phase from ngx_http_free_request; its body filter from the output chain.
+  EXPECT_EQ(phase_name(attr(loop + "ngx_http_free_request;ngx_http_lua_module.so+0x3d490;[lua:interpreter]").phase), "log");
+  EXPECT_EQ(phase_name(attr(loop + "ngx_http_output_filter;ngx_http_lua_module.so+0x404a0").phase), "body_filter");
+  // A custom plugin run by Kong 3.x directly (no coroutine): the handler method names it.
+  const auto custom = attr(loop + "ngx_http_core_access_phase;ngx_http_lua_run_thread;access /usr/local/share/lua/5.1/kong/init.lua:1093;"
+                                  "access /opt/custom/kong/plugins/burner/handler.lua:4;spin /opt/custom/kong/plugins/burner/handler.lua:1");
+  EXPECT_EQ(custom.plugin, "burner");
+  EXPECT_EQ(phase_name(custom.phase), "access");
 }
 
 TEST(PluginAnalysis, TableTotals) {
@@ -167,7 +215,7 @@ TEST(PluginAnalysis, TextIsAligned) {
   std::istringstream cols(lines[1]);
   std::vector<std::string> c;
   for (std::string w; cols >> w;) c.push_back(w);
-  ASSERT_EQ(c.size(), 10u);
+  ASSERT_EQ(c.size(), 11u);
   EXPECT_EQ(c[3], "1.52%");   // rewrite 1 / 66
   EXPECT_EQ(c[4], "24.24%");  // access
   EXPECT_EQ(c[6], "-");       // no body_filter samples
@@ -184,8 +232,9 @@ TEST(PluginAnalysis, MarkdownTable) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), 2u + 5u + 2u);
-  EXPECT_EQ(lines[0], "| plugin | samples | % | rewrite | access | header\\_filter | body\\_filter | log | balancer | other |");
-  EXPECT_EQ(lines[1], "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  EXPECT_EQ(lines[0],
+            "| plugin | samples | % | rewrite | access | header\\_filter | body\\_filter | log | balancer | timer | other |");
+  EXPECT_EQ(lines[1], "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   EXPECT_EQ(lines[2].rfind("| key-auth | 17 | 25.37% |", 0), 0u);  // 17 / 67
   EXPECT_NE(md.find("| pipe\\|name |"), std::string::npos);
 }
