@@ -18,7 +18,9 @@
 
 #include "flamegraph/folded.hpp"
 #include "kperf/command.hpp"
+#include "kperf/gateway/attached.hpp"
 #include "kperf/load_options.hpp"
+#include "kperf/profile_outputs.hpp"
 #include "kperf/profile_report.hpp"
 #include "kperf/profile_run.hpp"
 #include "kperf/progress.hpp"
@@ -45,71 +47,6 @@ struct AttachArgs {
   bool force = false;
 };
 
-// The parent pid from /proc/PID/stat (0 if unknown).
-pid_t parent_pid(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string state;
-  long ppid = 0;
-  rest >> state >> ppid;
-  return static_cast<pid_t>(ppid);
-}
-
-pid_t read_pid_file(const fs::path& file) {
-  std::ifstream in(file);
-  long pid = 0;
-  if (!(in >> pid) || pid <= 0) throw UsageError(fmt::format("pid file '{}' holds no pid", file.string()));
-  return static_cast<pid_t>(pid);
-}
-
-// The pid to sample: an nginx master (its workers, reloads followed), or the process itself.
-struct Target {
-  pid_t pid = 0;
-  std::string note;  // how the argument was resolved
-};
-
-Target resolve_target(const AttachArgs& a) {
-  if (a.pid.has_value() == !a.prefix.empty()) throw UsageError("give exactly one of --pid PID or --prefix DIR");
-  Target t;
-  if (!a.prefix.empty()) {
-    const fs::path dir(a.prefix);
-    const fs::path tried[] = {dir / "pids" / "nginx.pid", dir / "logs" / "nginx.pid"};
-    std::error_code ec;
-    const fs::path* found = nullptr;
-    for (const auto& p : tried) {
-      if (fs::is_regular_file(p, ec)) {
-        found = &p;
-        break;
-      }
-    }
-    if (found == nullptr) {
-      throw UsageError(fmt::format("--prefix {}: no nginx pid file (tried {} and {})", a.prefix, tried[0].string(),
-                                   tried[1].string()));
-    }
-    t.pid = read_pid_file(*found);
-    if (!prof::process_alive(t.pid)) {
-      throw UsageError(fmt::format("--prefix {}: pid {} from {} is not running", a.prefix, t.pid, found->string()));
-    }
-    t.note = fmt::format("pid {} from {}", t.pid, found->string());
-  } else {
-    t.pid = static_cast<pid_t>(*a.pid);
-    if (t.pid <= 0 || !prof::process_alive(t.pid)) throw UsageError(fmt::format("--pid {}: no such process", *a.pid));
-    t.note = fmt::format("pid {}", t.pid);
-  }
-  if (prof::is_nginx_master(t.pid)) {
-    t.note += " (nginx master: its workers are sampled, reloads followed)";
-  } else if (const pid_t parent = parent_pid(t.pid); parent > 1 && prof::is_nginx_master(parent)) {
-    t.note += fmt::format(" is a worker of nginx master {}: sampling its workers, reloads followed", parent);
-    t.pid = parent;
-  } else {
-    t.note += fmt::format(" ({}, not an nginx master: sampled alone)", prof::process_comm(t.pid));
-  }
-  return t;
-}
-
 fs::path default_out_dir(pid_t pid) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -120,7 +57,8 @@ fs::path default_out_dir(pid_t pid) {
 }
 
 int run_attach(const AttachArgs& a) {
-  const Target target = resolve_target(a);
+  AttachedProcess target(a.pid, a.prefix, a.url);
+  target.start();
   std::chrono::microseconds duration;
   try {
     duration = loadgen::parse_duration(a.duration);
@@ -139,24 +77,19 @@ int run_attach(const AttachArgs& a) {
     plan.load = make_load_config(a.load, a.url, a.duration, true);
     loadgen::check_target(plan.load);
   }
-  const fs::path out_dir = a.out.empty() ? default_out_dir(target.pid) : fs::path(a.out);
+  const fs::path out_dir = a.out.empty() ? default_out_dir(target.master_pid()) : fs::path(a.out);
   check_out_dir(out_dir, a.force);
   if (const std::string missing = prof::missing_bpf_support(); !missing.empty()) {
     throw UsageError(fmt::format("attach samples with eBPF: {}", missing));
   }
-  // The part of the prefix's error.log written while attached.
-  const fs::path error_log = a.prefix.empty() ? fs::path() : fs::path(a.prefix) / "logs" / "error.log";
   std::error_code ec;
-  const bool has_error_log = !error_log.empty() && fs::is_regular_file(error_log, ec);
-  const uintmax_t error_log_start = has_error_log ? fs::file_size(error_log, ec) : 0;
-
   const bool created = !fs::exists(out_dir, ec);
   fs::create_directories(out_dir, ec);
   if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", out_dir.string(), ec.message()));
 
   SignalWatcher signals;
   ProgressDisplay progress(plan.planned_seconds(), ::isatty(STDERR_FILENO) == 1);
-  progress.message(fmt::format("kperf attach: {}; {} for {}", target.note,
+  progress.message(fmt::format("kperf attach: {}; {} for {}", target.description(),
                                plan.with_load ? fmt::format("load to {}", a.url) : std::string("no load"),
                                loadgen::format_time_s(std::chrono::duration<double>(duration).count())));
   fs::path flamegraph;
@@ -164,54 +97,23 @@ int run_attach(const AttachArgs& a) {
   int signal = 0;
   std::string load_text;
   try {
-    ProfileResult result = run_profile(plan, a.url, target.pid, signals.stop(), progress);
+    ProfileResult result = run_profile(plan, a.url, target.master_pid(), signals.stop(), progress);
     interrupted = result.interrupted;
     signal = signals.signal();
     if (plan.with_load && !result.runs.empty()) {
       load_text = loadgen::format_text_header(plan.load) +
                   loadgen::format_text_result(plan.load, result.runs.front().load, a.load.latency);
     }
-
-    OutputDir out(out_dir);
-    const std::string name = fmt::format("attach-{}", target.pid);
     ReportContext ctx;
     ctx.command = "kperf attach";
-    ctx.workload = name;
-    ctx.description = target.note;
-    ctx.subject = target.note;
-    ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.pid) : a.prefix;
-    ctx.driver = "attach";
+    ctx.workload = fmt::format("attach-{}", target.master_pid());
+    ctx.description = target.description();
+    ctx.subject = target.description();
+    ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.master_pid()) : a.prefix;
+    ctx.driver = target.driver();
     ctx.target_url = a.url;
     ctx.plan = plan;
-    if (has_error_log) {
-      std::ifstream in(error_log, std::ios::binary);
-      in.seekg(static_cast<std::streamoff>(error_log_start));
-      std::ostringstream s;
-      s << in.rdbuf();
-      out.text("error.log", s.str());
-    }
-    const ProfileReport pre(ctx, result);
-    const std::string subtitle =
-        fmt::format("{}, {} Hz, {} samples{}", target.note, plan.frequency, pre.sampling().stacks.samples,
-                    interrupted ? " (interrupted)" : "");
-    out.write("profile.folded", [&](std::ostream& s) { fg::write_folded(result.combined, s); });
-    write_graph(out, "flamegraph.svg", result.combined,
-                plan.with_load ? pre.title() : fmt::format("kperf attach: pid {}", target.pid), subtitle);
-    if (result.combined.total() > 0) flamegraph = out.path("flamegraph.svg");
-    if (plan.with_load) write_load_charts(out, name, result, pre);
-    ctx.outputs = out.names();
-    for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
-    const ProfileReport report(ctx, result);
-    std::string text = report.summary_text();
-    nlohmann::json json = report.summary_json();
-    if (!result.worker_changes.empty()) {
-      text += "\n";
-      for (const auto& line : result.worker_changes) text += line + "\n";
-    }
-    json["worker_changes"] = result.worker_changes;
-    out.text("summary.txt", text);
-    out.text("summary.json", json.dump(2) + "\n");
-    out.text("report.md", report.markdown());
+    flamegraph = write_session_outputs(out_dir, ctx, result, target, progress).flamegraph;
   } catch (...) {
     if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
     throw;

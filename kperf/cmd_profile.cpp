@@ -1,6 +1,7 @@
-// `kperf profile`: brings up the lab gateway for a workload, drives it with the load
-// generator for N runs while sampling its workers with eBPF, and writes flame graphs,
-// folded stacks, wrk-style / JSON / Markdown summaries and charts into one directory.
+// `kperf profile`: brings up a gateway for a workload (the lab gateway, or Kong itself for
+// --version: a local install or Docker's image), drives it with the load generator for N
+// runs while sampling its workers with eBPF, and writes flame graphs, folded stacks,
+// wrk-style / JSON / Markdown summaries and charts into one directory.
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,13 +29,15 @@
 #include "flamegraph/render.hpp"
 #include "kperf/charts.hpp"
 #include "kperf/command.hpp"
-#include "kperf/driver_docker.hpp"
-#include "kperf/driver_local.hpp"
-#include "kperf/kong_driver.hpp"
-#include "kperf/lab_driver.hpp"
+#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/driver_local.hpp"
+#include "kperf/gateway/kong_driver.hpp"
+#include "kperf/gateway/kong_select.hpp"
+#include "kperf/gateway/lab_gateway.hpp"
 #include "kperf/output_file.hpp"
 #include "kperf/plugin_analysis.hpp"
 #include "kperf/profile_compare.hpp"
+#include "kperf/profile_outputs.hpp"
 #include "kperf/profile_report.hpp"
 #include "kperf/profile_run.hpp"
 #include "kperf/progress.hpp"
@@ -59,9 +62,9 @@ struct ProfileArgs {
   std::string warmup;
   std::string out;
   bool force = false;
-  std::string driver = "lab";
-  std::vector<std::string> versions;  // --driver docker|local: Kong versions; several: compared
-  std::string kong_prefix;  // --driver local
+  std::string driver;  // lab, local, docker; empty: lab, or for --version the Kong found (local, else docker)
+  std::vector<std::string> versions;  // Kong versions; several: compared
+  std::string kong_prefix;  // the local driver's Kong
   std::string focus;
   int workers = 2;
   std::string lab_dir;
@@ -115,12 +118,13 @@ struct TempWorkDir {
   TempWorkDir& operator=(const TempWorkDir&) = delete;
 };
 
-// --driver docker|local: Kong itself, DB-less with the workload's config; the lab still
-// provides the upstream (its own gateway stays idle).
-std::unique_ptr<KongGateway> make_kong(const ProfileArgs& a, const KongVersionSpec& version, const Workload& w,
-                                       const Lab& lab, const fs::path& work_dir) {
+// Kong itself (local or docker driver), DB-less with the workload's config pointed at
+// the lab's upstream, written by the driver in the format of the Kong it runs.
+std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driver, const KongVersionSpec& version,
+                                   const Workload& w, int upstream_port, const fs::path& work_dir) {
   KongGatewaySpec spec;
   spec.version = version;
+  spec.config = w.kong_config("127.0.0.1", upstream_port);
   spec.declarative_config = work_dir / "kong.json";
   spec.proxy_port = free_port();
   spec.status_port = free_port();
@@ -129,12 +133,7 @@ std::unique_ptr<KongGateway> make_kong(const ProfileArgs& a, const KongVersionSp
   // Readable by Kong's own user too (docker mounts the config into the container).
   fs::permissions(work_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                 fs::perms::others_read | fs::perms::others_exec);
-  {
-    OutputFile f(spec.declarative_config.string());
-    f.stream() << w.kong_config("127.0.0.1", lab.upstream_port()).dump(2) << "\n";
-    f.commit();
-  }
-  if (a.driver == "docker") return std::make_unique<DockerKong>(spec);
+  if (driver == "docker") return std::make_unique<DockerKong>(spec);
   LocalOptions lo;
   lo.kong_prefix = a.kong_prefix;
   return std::make_unique<LocalKongGateway>(spec, lo);
@@ -144,9 +143,10 @@ std::unique_ptr<KongGateway> make_kong(const ProfileArgs& a, const KongVersionSp
 struct Subject {
   Workload workload;
   RunPlan plan;
-  std::optional<KongVersionSpec> version;  // --driver docker|local
-  std::string name;   // what a comparison calls it: the workload's name or the version
-  std::string label;  // its folder under --out in a comparison
+  std::optional<KongVersionSpec> version;  // Kong; nullopt: the lab
+  std::string driver;  // lab, local or docker
+  std::string name;    // what a comparison calls it: the workload's name or the version
+  std::string label;   // its folder under --out in a comparison
 };
 
 // What profiling one subject produced.
@@ -162,83 +162,44 @@ SubjectRun profile_subject(const ProfileArgs& a, const Subject& s, const fs::pat
                            const LabOptions& lab_opts, const std::atomic<bool>& stop, ProgressDisplay& progress) {
   const Workload& workload = s.workload;
   const RunPlan& plan = s.plan;
-  const std::optional<KongVersionSpec>& version = s.version;
   SubjectRun run;
-  Lab lab(workload, lab_opts);
   // The load's target is what is sampled: the gateway, or the upstream for a baseline.
-  const bool upstream = workload.load().target == LoadSpec::Target::Upstream;
+  const bool baseline = workload.load().target == LoadSpec::Target::Upstream;
+  const bool kong = s.version && !baseline;
+  // The lab: its gateway runs the workload, or only its upstream is started (Kong's
+  // upstream, the baseline's target).
+  LabOptions lo = lab_opts;
+  lo.with_gateway = !kong && !baseline;
+  LabGateway lab(workload, lo);
   std::optional<TempWorkDir> kong_dir;
-  std::unique_ptr<KongGateway> kong;
-  if (version && !upstream) {
+  std::unique_ptr<Gateway> kong_gateway;
+  if (kong) progress.message("lab upstream starting...");
+  lab.start();
+  if (kong) {
     kong_dir.emplace();
-    kong = make_kong(a, *version, workload, lab, kong_dir->path);
-    progress.message(fmt::format("starting Kong {} (--driver {})...", version->text, a.driver));
-    kong->start();
+    kong_gateway = make_kong(a, s.driver, *s.version, workload, lab.lab().upstream_port(), kong_dir->path);
+    progress.message(fmt::format("starting Kong {} (driver {})...", s.version->text, s.driver));
+    kong_gateway->start();
   }
-  const std::string gateway_url = kong ? kong->proxy_url() : lab.gateway_url();
-  const std::string base_url = upstream ? lab.upstream_url() : gateway_url;
-  const pid_t sampled = upstream ? lab.upstream_master_pid()
-                                 : kong ? kong->master_pid() : lab.gateway_master_pid();
-  progress.message(fmt::format("gateway {}, upstream {}; load to {}, sampling the {} (master pid {})", gateway_url,
-                               lab.upstream_url(), base_url, upstream ? "upstream" : "gateway", sampled));
-  run.result = run_profile(plan, base_url, sampled, stop, progress);
-  const ProfileResult& result = run.result;
-  const bool interrupted = result.interrupted;
+  const Gateway& gateway = kong ? *kong_gateway : static_cast<const Gateway&>(lab);
+  const std::string base_url = gateway.proxy_url();
+  progress.message(fmt::format("{} at {}, upstream {}; sampling master pid {}", gateway.description(), base_url,
+                               lab.lab().upstream_url(), gateway.master_pid()));
+  run.result = run_profile(plan, base_url, gateway.master_pid(), stop, progress);
 
-  OutputDir out(out_dir);
   ReportContext ctx;
   ctx.workload = workload.name();
   ctx.description = workload.description();
   ctx.origin = workload.origin();
-  ctx.driver = kong ? fmt::format("{} (Kong {})", a.driver, version->text) : "lab";
-  ctx.subject = fmt::format("workload {} ({}), driver {}", ctx.workload, ctx.description, ctx.driver);
+  ctx.driver = kong ? fmt::format("{} (Kong {})", s.driver, s.version->text) : "lab";
+  ctx.subject = fmt::format("workload {} ({}), {}", ctx.workload, ctx.description, gateway.description());
   ctx.target_url = base_url;
   ctx.plan = plan;
   if (!a.focus.empty()) ctx.focus = a.focus;
-  if (kong) {
-    out.text("error.log", kong->error_log());
-  } else {
-    ctx.error_log_problems = lab.error_log_problems();
-    out.text("error.log", read_text(lab.error_log()));
-  }
-
-  // Graph titles need the combined RPS: a report without the outputs list first.
-  const ProfileReport pre(ctx, result);
-  const std::string subtitle =
-      fmt::format("{}, {} Hz, {} samples{}",
-                  upstream ? "lab upstream (baseline)"
-                           : kong ? fmt::format("Kong {} ({})", version->text, a.driver) : "lab gateway",
-                  plan.frequency,
-                  pre.sampling().stacks.samples, interrupted ? " (interrupted)" : "");
-  for (const auto& r : result.runs) {
-    out.write(fmt::format("run-{}.folded", r.index), [&](std::ostream& o) { fg::write_folded(r.stacks, o); });
-    write_graph(out, fmt::format("run-{}.svg", r.index), r.stacks,
-                fmt::format("kperf profile: {} \u2014 run {} \u2014 {:.0f} req/s{}", workload.name(), r.index,
-                            r.load.rps(), r.interrupted ? " (interrupted)" : ""),
-                subtitle);
-  }
-  out.write("profile.folded", [&](std::ostream& o) { fg::write_folded(result.combined, o); });
-  write_graph(out, "flamegraph.svg", result.combined, pre.title(), subtitle);
-  if (result.combined.total() > 0) run.flamegraph = out.path("flamegraph.svg");
-  if (!a.focus.empty()) {
-    const fg::StackTrie focused = focus(result.combined, a.focus);
-    if (focused.total() <= 0) {
-      progress.message(fmt::format("--focus {}: no sampled stack runs that plugin's code", a.focus));
-    }
-    out.write(fmt::format("focus-{}.folded", a.focus), [&](std::ostream& o) { fg::write_folded(focused, o); });
-    write_graph(out, fmt::format("focus-{}.svg", a.focus), focused,
-                fmt::format("kperf profile: {} \u2014 plugin {}", workload.name(), a.focus), subtitle);
-  }
-  write_load_charts(out, workload.name(), result, pre);
-  // The reports last: they list every output written before them.
-  ctx.outputs = out.names();
-  for (const char* n : {"summary.txt", "summary.json", "report.md"}) ctx.outputs.emplace_back(n);
-  const ProfileReport report(ctx, result);
-  out.text("summary.txt", report.summary_text());
-  out.text("summary.json", report.summary_json().dump(2) + "\n");
-  out.text("report.md", report.markdown());
-  run.figures = subject_figures(report, result, s.name, s.label);
-  progress.message(fmt::format("stopping the lab gateway; outputs in {}", out_dir.string()));
+  const SessionOutputs written = write_session_outputs(out_dir, ctx, run.result, gateway, progress);
+  run.flamegraph = written.flamegraph;
+  run.figures = subject_figures(written.report, run.result, s.name, s.label);
+  progress.message(fmt::format("stopping {}; outputs in {}", gateway.description(), out_dir.string()));
   return run;
 }
 
@@ -345,7 +306,10 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
 
     ComparisonContext ctx;
     ctx.kind = kind;
-    ctx.driver = a.driver;
+    ctx.driver = subjects.front().driver;
+    for (const auto& s : subjects) {
+      if (s.driver != ctx.driver) ctx.driver = "per version (see each summary.txt)";
+    }
     ctx.plan = plan_line(subjects.front().plan);
     for (const auto& s : subjects) {
       if (plan_line(s.plan) != ctx.plan) ctx.plan = "runs and load as each workload sets them (see its summary.txt)";
@@ -393,14 +357,14 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
 }
 
 int run_profile_command(const ProfileArgs& a) {
-  if (a.driver != "lab" && a.driver != "docker" && a.driver != "local") {
+  if (!a.driver.empty() && a.driver != "lab" && a.driver != "docker" && a.driver != "local") {
     throw UsageError(fmt::format("--driver {}: unknown; use lab, docker or local", a.driver));
   }
-  const bool kong_driver = a.driver != "lab";
-  if (!kong_driver && !a.versions.empty()) {
-    throw UsageError("--version needs --driver docker or --driver local (the lab gateway has no version)");
+  if (a.driver == "lab" && !a.versions.empty()) {
+    throw UsageError("--driver lab runs the built-in lab gateway, which has no version: drop --driver to run Kong "
+                     "--version V (a local Kong, else Docker), or pick --driver local or docker");
   }
-  if (kong_driver && a.versions.empty()) {
+  if ((a.driver == "local" || a.driver == "docker") && a.versions.empty()) {
     throw UsageError(fmt::format("--driver {} needs --version (a Kong release such as 3.4.2, or git:REF)", a.driver));
   }
   std::vector<std::string> workload_names = a.workloads;
@@ -410,7 +374,9 @@ int run_profile_command(const ProfileArgs& a) {
         "compare either workloads or versions: several --workload with one --version, or several --version "
         "with one --workload");
   }
-  if (!a.kong_prefix.empty() && a.driver != "local") throw UsageError("--kong-prefix needs --driver local");
+  if (!a.kong_prefix.empty() && (a.versions.empty() || a.driver == "docker")) {
+    throw UsageError("--kong-prefix names a local Kong: it needs --version (and no --driver docker)");
+  }
   std::vector<KongVersionSpec> versions;
   for (const auto& v : a.versions) versions.push_back(parse_version_spec(v));
   PlanOverrides o;
@@ -427,12 +393,12 @@ int run_profile_command(const ProfileArgs& a) {
     Workload w = Workload::load(name);
     RunPlan plan = make_plan(w, o);
     if (versions.size() > 1) {
-      for (const auto& v : versions) subjects.push_back(Subject{w, plan, v, v.text, {}});
+      for (const auto& v : versions) subjects.push_back(Subject{w, plan, v, {}, v.text, {}});
     } else {
       std::optional<KongVersionSpec> v;
       if (!versions.empty()) v = versions.front();
       std::string subject_name = w.name();
-      subjects.push_back(Subject{std::move(w), std::move(plan), std::move(v), std::move(subject_name), {}});
+      subjects.push_back(Subject{std::move(w), std::move(plan), std::move(v), {}, std::move(subject_name), {}});
     }
   }
   const bool compare = subjects.size() > 1;
@@ -462,11 +428,19 @@ int run_profile_command(const ProfileArgs& a) {
     lab_opts.keep_run_dir = true;
   }
   check_lab_prerequisites(lab_opts);
-  if (a.driver == "docker") check_docker_available(default_runner());  // names the alternatives
-  if (a.driver == "local") {
-    LocalOptions lo;
-    lo.kong_prefix = a.kong_prefix;
-    (void)find_local_kong(lo);  // throws naming the alternatives when there is no Kong
+  // Each subject's gateway: the lab (its limits checked now), or a Kong driver (the one
+  // given, else the one that finds the version), checked before anything starts.
+  LocalOptions local;
+  local.kong_prefix = a.kong_prefix;
+  for (auto& s : subjects) {
+    if (!s.version) {
+      s.driver = "lab";
+      if (s.workload.load().target == LoadSpec::Target::Gateway) s.workload.check_lab();
+      continue;
+    }
+    s.driver = a.driver.empty() ? choose_kong_driver(*s.version, local, default_runner()) : a.driver;
+    if (s.driver == "docker") check_docker_available(default_runner());  // names the alternatives
+    if (s.driver == "local") (void)find_local_kong(local);  // throws naming the alternatives when there is no Kong
   }
   std::error_code ec;
   const bool created = !fs::exists(out_dir, ec);
@@ -478,9 +452,12 @@ int run_profile_command(const ProfileArgs& a) {
   const RunPlan& plan = subject.plan;
   SignalWatcher signals;
   ProgressDisplay progress(plan.planned_seconds(), ::isatty(STDERR_FILENO) == 1);
-  progress.message(fmt::format("kperf profile: workload {}, {} run{} x {}, lab gateway starting...",
-                               subject.workload.name(), plan.runs, plan.runs == 1 ? "" : "s",
-                               loadgen::format_time_s(std::chrono::duration<double>(plan.duration).count())));
+  progress.message(fmt::format("kperf profile: workload {}, {} run{} x {}, {} starting...", subject.workload.name(),
+                               plan.runs, plan.runs == 1 ? "" : "s",
+                               loadgen::format_time_s(std::chrono::duration<double>(plan.duration).count()),
+                               subject.version ? fmt::format("Kong {} (driver {})", subject.version->text,
+                                                             subject.driver)
+                                               : std::string("lab gateway")));
 
   fs::path flamegraph;
   bool interrupted = false;
@@ -503,11 +480,13 @@ void register_profile(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "profile",
       "Profile a gateway under load: start the lab gateway (nginx + Lua, Kong-shaped) for a\n"
-      "workload, drive it with the load generator for N runs while sampling its worker\n"
+      "workload, or Kong itself with --version V (a local Kong whose `kong version` is V, else\n"
+      "Docker's kong:V; the lab then starts only the upstream), drive it with the load\n"
+      "generator for N runs while sampling its worker\n"
       "processes with eBPF, and write into one directory: profile.folded + flamegraph.svg\n"
       "(all runs), run-N.folded + run-N.svg, summary.txt (wrk-style per run + combined),\n"
       "summary.json, report.md (Markdown table), rps.svg, latency.svg and error.log.\n"
-      "Comparison: --workload repeated (or --version repeated, with --driver docker|local)\n"
+      "Comparison: --workload repeated (or --version repeated: Kong versions)\n"
       "profiles each subject in turn with the same options into OUT/LABEL/ (LABEL: the\n"
       "workload name or version, made a safe and unique folder name), then writes at the\n"
       "top of OUT: summary.txt, summary.json and report.md (per subject RPS avg/min/max,\n"
@@ -543,15 +522,17 @@ void register_profile(CLI::App& app) {
                   "exists and is not empty, unless --force");
   cmd->add_flag("--force", a->force, "Write into an existing non-empty output directory");
   cmd->add_option("--driver", a->driver,
-                  "How the gateway is run: lab (the built-in lab gateway), docker (Kong's image kong:VERSION, "
-                  "needs a Docker engine) or local (an installed Kong, or --kong-prefix)")
-      ->default_val("lab");
+                  "How the gateway is run (default: lab; with --version, a local Kong of that version, else "
+                  "Docker): lab (the built-in lab gateway), local (an installed Kong or source tree: "
+                  "--kong-prefix, `kong` on the PATH, /usr/local, /usr/local/kong, /opt/kong, /usr) or docker "
+                  "(Kong's image kong:VERSION, needs a Docker engine)");
   cmd->add_option("--version", a->versions,
-                  "Kong version for --driver docker|local: a release (3.4.2) or git:REF. Repeat it to "
-                  "compare versions (on one workload)")
+                  "Profile Kong itself at this version: a release (2.4.0, 3.4.2) or git:REF. The workload's "
+                  "declarative config is written in the format that Kong accepts. Repeat it to compare versions "
+                  "(on one workload)")
       ->allow_extra_args(false);
   cmd->add_option("--kong-prefix", a->kong_prefix,
-                  "--driver local: Kong's install prefix or source tree (default: `kong` on the PATH)");
+                  "The local Kong for --version: its install prefix (holding bin/kong) or source tree");
   cmd->add_option("--focus", a->focus,
                   "Also write focus-PLUGIN.folded / .svg: only the stacks through that Kong plugin's frames");
   cmd->add_option("--workers", a->workers, "Gateway worker processes")->default_val(2)->check(CLI::Range(1, 64));

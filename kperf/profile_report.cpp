@@ -140,6 +140,10 @@ std::string ProfileReport::summary_text() const {
     out += "\n### CPU per plugin and phase (% of all samples)\n";
     out += plugins_.to_text();
   }
+  if (!result_.worker_changes.empty()) {
+    out += "\n### Worker processes changed while sampling (reloads, crashed workers)\n";
+    for (const auto& line : result_.worker_changes) out += line + "\n";
+  }
   if (!ctx_.error_log_problems.empty()) {
     out += fmt::format("\n### Gateway error log: {} line(s) at [error] or worse (see error.log)\n",
                        ctx_.error_log_problems.size());
@@ -190,6 +194,7 @@ nlohmann::json ProfileReport::summary_json() const {
   j["sampler"] = sampler_json(sampling_);
   j["plugins"] = plugins_.to_json();
   if (ctx_.focus) j["focus"] = *ctx_.focus;
+  j["worker_changes"] = result_.worker_changes;
   j["error_log_problems"] = ctx_.error_log_problems;
   j["outputs"] = ctx_.outputs;
   return j;

@@ -162,20 +162,24 @@ Url parse_url(const std::string& origin, const std::string& where, const std::st
 }
 
 // Flattens and validates the kong: section. Every entity gets an "id"; references
-// become ids. Entity kinds are processed in dependency order.
+// become ids. Entity kinds are processed in dependency order. With `lab`, also what only
+// the lab gateway requires: the fields and entities it knows, its plugins, http only,
+// routes matching by path, host or method. Without, only what any Kong requires of the
+// entities kperf reads (names, references, keys); real Kong checks the rest itself.
 class Flattener {
  public:
-  explicit Flattener(std::string origin) : origin_(std::move(origin)) {}
+  Flattener(std::string origin, bool lab) : origin_(std::move(origin)), lab_(lab) {}
 
   json run(const json& kong) {
     if (!kong.is_object()) fail(origin_, "'kong' must be a map (a Kong declarative config)");
-    check_keys(origin_, "kong", kong,
+    if (lab_) check_keys(origin_, "kong", kong,
                {"_format_version", "_transform", "_comment", "services", "routes", "consumers",
                 "plugins", "keyauth_credentials"});
     const json* fv = get(kong, "_format_version");
     if (!fv) fail(origin_, "kong: '_format_version' is missing (use \"3.0\")");
     if (!fv->is_string() || (*fv != "3.0" && *fv != "2.1" && *fv != "1.1")) {
-      fail(origin_, "kong: '_format_version' must be \"3.0\" (or \"2.1\", \"1.1\")");
+      fail(origin_, "kong: '_format_version' must be \"3.0\" (or \"2.1\", \"1.1\"); kperf writes it in the "
+                    "format the Kong it runs on accepts");
     }
     // pass 1: collect entities (nested ones lifted) so references can be resolved
     for (const auto& [i, s] : list(kong, "services", "kong")) add_service(s, i);
@@ -255,7 +259,7 @@ class Flattener {
 
   void add_service(json s, size_t i) {
     Entity e{s, fmt::format("kong.services[{}]", i)};
-    check_keys(origin_, e.where, s,
+    if (lab_) check_keys(origin_, e.where, s,
                {"name", "id", "url", "protocol", "host", "port", "path", "routes", "plugins", "retries",
                 "connect_timeout", "write_timeout", "read_timeout", "tags", "enabled"});
     std::string url = get_string(origin_, e.where, s, "url");
@@ -272,7 +276,7 @@ class Flattener {
       path = u.path;
     }
     if (protocol.empty()) protocol = "http";
-    if (protocol != "http") {
+    if (lab_ && protocol != "http") {
       fail(origin_, fmt::format("{}: protocol '{}' is not supported by the lab gateway (http only)", e.where, protocol));
     }
     if (port == 0) port = 80;
@@ -296,7 +300,7 @@ class Flattener {
 
   void add_route(json r, std::string where, const std::string* service_id) {
     Entity e{r, std::move(where)};
-    check_keys(origin_, e.where, r,
+    if (lab_) check_keys(origin_, e.where, r,
                {"name", "id", "paths", "hosts", "methods", "strip_path", "preserve_host", "service",
                 "plugins", "protocols", "regex_priority", "path_handling", "request_buffering",
                 "response_buffering", "https_redirect_status_code", "tags"});
@@ -309,7 +313,7 @@ class Flattener {
       }
       any = any || !v->empty();
     }
-    if (!any) fail(origin_, fmt::format("{}: a route needs at least one of 'paths', 'hosts', 'methods'", e.where));
+    if (lab_ && !any) fail(origin_, fmt::format("{}: a route needs at least one of 'paths', 'hosts', 'methods'", e.where));
     if (const json* paths = get(r, "paths")) {
       for (const auto& p : *paths) {
         const std::string& s = p.get_ref<const std::string&>();
@@ -318,7 +322,7 @@ class Flattener {
         }
       }
     }
-    if (const json* protocols = get(r, "protocols")) {
+    if (const json* protocols = get(r, "protocols"); lab_ && protocols) {
       for (const auto& p : *protocols) {
         if (p != "http" && p != "https") {
           fail(origin_, fmt::format("{}: protocol {} is not supported by the lab gateway", e.where, p.dump()));
@@ -343,7 +347,7 @@ class Flattener {
 
   void add_consumer(json c, size_t i) {
     Entity e{c, fmt::format("kong.consumers[{}]", i)};
-    check_keys(origin_, e.where, c, {"username", "custom_id", "id", "tags", "plugins", "keyauth_credentials"});
+    if (lab_) check_keys(origin_, e.where, c, {"username", "custom_id", "id", "tags", "plugins", "keyauth_credentials"});
     if (get_string(origin_, e.where, c, "username").empty() && get_string(origin_, e.where, c, "custom_id").empty()) {
       fail(origin_, fmt::format("{}: a consumer needs a 'username' or a 'custom_id'", e.where));
     }
@@ -360,7 +364,7 @@ class Flattener {
 
   void add_credential(json k, std::string where, const std::string* consumer_id) {
     Entity e{k, std::move(where)};
-    check_keys(origin_, e.where, k, {"key", "consumer", "id", "tags", "ttl"});
+    if (lab_) check_keys(origin_, e.where, k, {"key", "consumer", "id", "tags", "ttl"});
     std::string key = get_string(origin_, e.where, k, "key");
     if (key.empty()) fail(origin_, fmt::format("{}: 'key' is missing", e.where));
     if (!keys_.insert(key).second) fail(origin_, fmt::format("{}: duplicate key '{}'", e.where, key));
@@ -373,16 +377,18 @@ class Flattener {
 
   void add_plugin(json p, std::string where, const char* scope, const std::string* scope_id) {
     Entity e{p, std::move(where)};
-    check_keys(origin_, e.where, p,
+    if (lab_) check_keys(origin_, e.where, p,
                {"name", "config", "service", "route", "consumer", "enabled", "id", "tags", "protocols",
                 "instance_name"});
     std::string name = get_string(origin_, e.where, p, "name");
     if (name.empty()) fail(origin_, fmt::format("{}: plugin 'name' is missing", e.where));
     const auto& known = Workload::known_plugins();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
+    if (lab_ && std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail(origin_, fmt::format("{}: unknown plugin '{}' (the lab gateway has: {})", e.where, name, list));
+      fail(origin_, fmt::format("{}: unknown plugin '{}' (the lab gateway has: {}; real Kong runs any plugin: "
+                                "--version V)",
+                                e.where, name, list));
     }
     if (const json* c = get(p, "config"); c && !c->is_object()) {
       fail(origin_, fmt::format("{}: plugin '{}': 'config' must be a map", e.where, name));
@@ -431,6 +437,7 @@ class Flattener {
   }
 
   std::string origin_;
+  bool lab_ = true;
   Kind services_, routes_, consumers_, creds_, plugins_;
   std::set<std::string> keys_;
 };
@@ -561,7 +568,12 @@ Workload Workload::parse(std::string_view yaml_text, const std::string& origin) 
   const json* kong = get(doc, "kong");
   if (!kong) fail(origin, "'kong' (the Kong declarative config) is missing");
   w.kong_ = *kong;
-  w.flat_ = Flattener(origin).run(*kong);
+  (void)Flattener(origin, false).run(*kong);  // what any Kong would refuse fails here
+  try {
+    w.flat_ = Flattener(origin, true).run(*kong);
+  } catch (const std::runtime_error& e) {
+    w.lab_error_ = e.what();  // only when the lab gateway runs it
+  }
   return w;
 }
 
@@ -603,7 +615,12 @@ json Workload::kong_config(const std::string& upstream_host, int upstream_port) 
   return out;
 }
 
+void Workload::check_lab() const {
+  if (!lab_error_.empty()) throw std::runtime_error(lab_error_);
+}
+
 json Workload::gateway_config(const std::string& upstream_host, int upstream_port) const {
+  check_lab();
   json out = flat_;
   point_at_upstream(out["services"], upstream_host, upstream_port, true);
   return out;

@@ -59,8 +59,14 @@ class Workload {
 
   // The flattened config the lab gateway's kong/db/declarative.lua loads: nested
   // entities lifted to top-level lists, every entity given an `id`, references
-  // replaced by ids, service urls split into protocol/host/port/path.
+  // replaced by ids, service urls split into protocol/host/port/path. Throws
+  // check_lab()'s error for a workload the lab cannot run.
   nlohmann::json gateway_config(const std::string& upstream_host, int upstream_port) const;
+
+  // Throws one line when the lab gateway cannot run this workload (a plugin it does not
+  // implement, a non-http service, an entity or field it does not know). Real Kong is
+  // not bound by this: parse() checks only what any Kong requires.
+  void check_lab() const;
 
   // Plugin names the lab gateway implements (kong/plugins/NAME/handler.lua).
   static const std::vector<std::string>& known_plugins();
@@ -72,6 +78,7 @@ class Workload {
   LoadSpec load_;
   nlohmann::json kong_;  // the kong: section, as read
   nlohmann::json flat_;  // flattened, validated; upstream not yet substituted
+  std::string lab_error_;  // why the lab gateway cannot run it ("" if it can)
 };
 
 // The lab directory (scripts/lab of the source tree): $KPERF_LAB_DIR if set, else the

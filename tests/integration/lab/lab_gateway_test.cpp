@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "kperf/lab_driver.hpp"
-#include "kperf/lab_http.hpp"
+#include "kperf/gateway/lab_driver.hpp"
+#include "kperf/gateway/lab_http.hpp"
 #include "kperf/workload.hpp"
 
 namespace {

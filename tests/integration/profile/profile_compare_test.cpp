@@ -210,8 +210,9 @@ TEST(ProfileCompare, OptionErrors) {
   one_line_error({"--driver", "docker", "--version", "3.4.2", "--version", "3.5.0", "--workload", "key-auth",
                   "--workload", "single-route"},
                  "compare either workloads or versions");
-  // The lab has no versions, one or several.
-  one_line_error({"--version", "3.4.2", "--version", "3.5.0"}, "--version needs --driver docker or --driver local");
+  // The lab has no versions, one or several (without --driver, a version means Kong).
+  one_line_error({"--driver", "lab", "--version", "3.4.2", "--version", "3.5.0"},
+                 "--driver lab runs the built-in lab gateway, which has no version");
   // An unknown workload among several: refused before anything starts.
   one_line_error({"--workload", "key-auth", "--workload", "no-such-workload-kperf"}, "no-such-workload-kperf");
   EXPECT_FALSE(fs::exists(out));

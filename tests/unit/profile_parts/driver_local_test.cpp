@@ -1,6 +1,6 @@
 // Unit tests of the local Kong driver (kperf/driver_local): finding Kong, version checks,
 // the generated kong.conf and commands, pid files, and the errors without Kong.
-#include "kperf/driver_local.hpp"
+#include "kperf/gateway/driver_local.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -197,7 +197,9 @@ TEST_F(DriverLocalFiles, StartRefusesAWrongVersionBeforeStarting) {
       g.start();
       FAIL();
     } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find("the local Kong is 2.4.0, not the requested 3.4.2"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("no local Kong 3.4.2 (found " + (dir_ / "bin" / "kong").string() +
+                                           " (Kong 2.4.0); looked at --kong-prefix " + dir_.string() + ")"),
+                std::string::npos)
           << e.what();
     }
   }

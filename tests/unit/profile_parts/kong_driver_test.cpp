@@ -1,6 +1,6 @@
 // Unit tests of the Kong drivers' shared pieces (kperf/kong_driver): running argv
 // vectors, version specs and outputs, kong/meta.lua, the nginx master of a process tree.
-#include "kperf/kong_driver.hpp"
+#include "kperf/gateway/kong_driver.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -124,6 +124,42 @@ TEST_F(FakeProc, FindsTheNginxMaster) {
   EXPECT_EQ(find_nginx_master(200, root_), 202);  // a grandchild
   EXPECT_EQ(find_nginx_master(102, root_), std::nullopt);  // a worker has none below
   EXPECT_EQ(find_nginx_master(999, root_), std::nullopt);
+}
+
+// What `kong start` of the real Kong 2.4.0 test bed prints for a config it rejects
+// (stderr, as captured), and its error log: the line names Kong's error, not the
+// harmless keepalive warning printed first, and not the stack traceback.
+TEST(KongFailure, NamesKongsOwnError) {
+  const std::string err =
+      "Error: ...ong/cmd/start.lua:64: nginx: [warn] [lua] init.lua:117: missing method "
+      "'ngx_balancer.enable_keepalive()' (was the dyn_upstream_keepalive patch applied?) set the "
+      "'nginx_upstream_keepalive' configuration property instead of 'upstream_keepalive_pool_size'\n"
+      "nginx: [error] init_by_lua error: .../kong/init.lua:495: error parsing declarative config file /t/kong.yml:\n"
+      "in '_format_version': expected one of: 1.1, 2.1\n"
+      "stack traceback:\n"
+      "\t[C]: in function 'error'\n"
+      "\t.../kong/init.lua:495: in function 'init'\n"
+      "\n"
+      "  Run with --v (verbose) or --vv (debug) for more details\n";
+  const std::string log =
+      "2026/12/04 14:41:54 [warn] 14243#14243: [lua] init.lua:117: missing method 'ngx_balancer.enable_keepalive()'\n"
+      "2026/12/04 14:41:54 [error] 14243#14243: init_by_lua error: .../kong/init.lua:495: error parsing "
+      "declarative config file /t/kong.yml:\n"
+      "in '_format_version': expected one of: 1.1, 2.1\n"
+      "stack traceback:\n"
+      "\t[C]: in function 'error'\n";
+  EXPECT_EQ(kong_failure(err, log),
+            "Error: error parsing declarative config file /t/kong.yml: in '_format_version': expected one of: 1.1, 2.1");
+  // The log says something else: both, in one line.
+  const std::string other = "2026/12/04 14:41:55 [crit] 1#1: *3 connect() failed (111: Connection refused)\n";
+  EXPECT_EQ(kong_failure(err, other),
+            "Error: error parsing declarative config file /t/kong.yml: in '_format_version': expected one of: 1.1, "
+            "2.1; error.log: connect() failed (111: Connection refused)");
+  // No Error: text (a container's log): the log alone; nothing at all: "".
+  EXPECT_EQ(kong_failure("", "nginx: [emerg] bind() to 127.0.0.1:8000 failed (98: Address already in use)\n"),
+            "error.log: bind() to 127.0.0.1:8000 failed (98: Address already in use)");
+  EXPECT_EQ(kong_failure("some noise\n", "2026/12/04 14:41:54 [warn] 1#1: only a warning\n"), "");
+  EXPECT_EQ(kong_error_log_problems(log + other).size(), 2u);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "kperf/kong_driver.hpp"
+#include "kperf/gateway/kong_driver.hpp"
 
 namespace kperf {
 
@@ -66,7 +66,7 @@ DockerPlan docker_plan(const KongGatewaySpec& spec, const DockerOptions& opts, c
 // alternatives --driver lab and --driver local.
 void check_docker_available(const CommandRunner& run, const DockerOptions& opts = {});
 
-class DockerKong : public KongGateway {
+class DockerKong : public Gateway {
  public:
   DockerKong(KongGatewaySpec spec, DockerOptions opts = {}, CommandRunner run = default_runner());
   ~DockerKong() override;
@@ -76,8 +76,11 @@ class DockerKong : public KongGateway {
   void start() override;
   void stop() noexcept override;
   pid_t master_pid() const override { return master_; }
-  std::string error_log() const override;
+  std::optional<std::string> error_log() const override;
+  std::vector<std::string> error_log_problems() const override;
   std::string proxy_url() const override;
+  std::string driver() const override { return "docker"; }
+  std::string description() const override;  // "Kong 2.4.0 (docker: kong:2.4.0)"
   const DockerPlan& plan() const { return plan_; }
 
  private:

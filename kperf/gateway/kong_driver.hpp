@@ -14,6 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "kperf/gateway/gateway.hpp"
+
 namespace kperf {
 
 using Argv = std::vector<std::string>;
@@ -68,6 +72,10 @@ std::optional<std::string> parse_kong_meta(std::string_view meta_lua);
 // The gateway a Kong driver brings up (DB-less, loopback only).
 struct KongGatewaySpec {
   KongVersionSpec version;
+  // The workload's declarative config as written (services pointed at the upstream);
+  // the driver writes it to `declarative_config` in the format of the Kong it found
+  // (declarative_for_kong). Null: `declarative_config` is used as it is.
+  nlohmann::json config;
   std::filesystem::path declarative_config;  // on the host: the workload's kong config
   int proxy_port = 0;                        // 127.0.0.1:proxy_port
   int status_port = 0;                       // 127.0.0.1:status_port, GET /status
@@ -80,18 +88,19 @@ struct KongGatewaySpec {
 // `proc_root` is /proc (tests pass a fake tree). nullopt if there is none.
 std::optional<pid_t> find_nginx_master(pid_t pid, const std::filesystem::path& proc_root = "/proc");
 
-// A Kong gateway kperf brought up; stop() is idempotent and the destructor calls it.
-class KongGateway {
- public:
-  virtual ~KongGateway() = default;
-  // Brings Kong up and returns once GET /status on the status port answers 200.
-  virtual void start() = 0;
-  virtual void stop() noexcept = 0;
-  virtual pid_t master_pid() const = 0;
-  // Kong's error log text so far (for the profile's error.log copy).
-  virtual std::string error_log() const = 0;
-  virtual std::string proxy_url() const = 0;
-};
+// Why Kong did not start, in one line, from what it printed (`kong start`'s output, or
+// a container's log) and its error log: Kong's own `Error:` text (warnings such as the
+// dyn_upstream_keepalive one, Lua file:line prefixes and stack tracebacks left out), then
+// "; error.log: " and the last [error]/[crit]/[alert]/[emerg] entry of the log when it
+// says something else. "" when neither names a cause.
+std::string kong_failure(std::string_view cli_output, std::string_view error_log);
+
+// Writes spec.config (when not null) to spec.declarative_config in the format Kong
+// `kong_version` accepts; throws one line when it cannot.
+void write_declarative_config(const KongGatewaySpec& spec, std::string_view kong_version);
+
+// Lines of a Kong error log at [error] or worse (the harmless warnings are below that).
+std::vector<std::string> kong_error_log_problems(std::string_view error_log);
 
 // Polls GET http://127.0.0.1:port/path until it answers 200, `alive()` says false (then
 // throws `what` + " exited before answering"), or `timeout` (throws).

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "kperf/lab_nginx.hpp"
+#include "kperf/gateway/lab_nginx.hpp"
 #include "kperf/workload.hpp"
 
 namespace kperf {
@@ -30,6 +30,9 @@ namespace kperf {
 struct LabOptions {
   int workers = 2;           // gateway worker processes
   int upstream_workers = 1;  // upstream worker processes
+  // false: only the upstream (what Kong proxies to, or the baseline's target); the lab's
+  // own gateway is not started and the workload's lab limits do not apply.
+  bool with_gateway = true;
   // Empty: a fresh $TMPDIR/kperf-lab-XXXXXX, removed by ~Lab() unless keep_run_dir.
   // Given: created if needed, never removed.
   std::filesystem::path run_dir;

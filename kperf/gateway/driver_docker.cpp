@@ -1,6 +1,6 @@
 // The docker Kong driver: argv vectors for docker and git, and their execution through
 // an injectable CommandRunner.
-#include "kperf/driver_docker.hpp"
+#include "kperf/gateway/driver_docker.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "kperf/gateway/kong_format.hpp"
 
 namespace kperf {
 
@@ -156,22 +158,38 @@ void DockerKong::start() {
       }
       // The release image the checkout's sources run on: major.minor.patch, suffix dropped.
       image = docker_release_image(v->substr(0, v->find_first_of("-", 0)));
+      write_declarative_config(spec_, *v);
+    } else {
+      write_declarative_config(spec_, image.substr(image.rfind(':') + 1));
     }
-  } else if (image.empty()) {
-    image = docker_release_image(spec_.version.release);
+  } else {
+    if (image.empty()) image = docker_release_image(spec_.version.release);
+    // The image's tag is the Kong version (an override image: its tag, else the version asked for).
+    const auto colon = image.rfind(':');
+    const std::string tag = colon == std::string::npos ? "" : image.substr(colon + 1);
+    write_declarative_config(spec_, declarative_format_for(tag) ? tag : spec_.version.release);
   }
   plan_ = docker_plan(spec_, opts_, image, checkout);
   if (!run_(plan_.image_exists).ok()) must(plan_.pull, fmt::format("docker pull {}", image));
   run_(plan_.rm);  // a container left over by a killed kperf run with the same name
   must(plan_.run, fmt::format("starting {}", image));
   started_ = true;
-  wait_http_ready(
+  try {
+    wait_http_ready(
       plan_.ready_port, plan_.ready_path, std::chrono::seconds(60),
       [&] {
         const auto r = run_(plan_.running);
         return r.ok() && trimmed(r.out) == "true";
       },
       fmt::format("Kong {} (container {})", spec_.version.text, plan_.container));
+  } catch (const std::runtime_error&) {
+    // Kong logs to the container's stderr: its own words say why it did not come up.
+    const auto logs = run_(plan_.logs);
+    const std::string why = kong_failure(logs.err + logs.out, logs.err + logs.out);
+    if (why.empty()) throw;
+    throw std::runtime_error(fmt::format("--driver docker: Kong {} did not start ({}): {}", spec_.version.text,
+                                         image, why));
+  }
   const auto r = must(plan_.inspect_pid, "docker inspect");
   pid_t init = -1;
   try {
@@ -186,7 +204,15 @@ void DockerKong::start() {
   master_ = *master;
 }
 
-std::string DockerKong::error_log() const {
+std::vector<std::string> DockerKong::error_log_problems() const {
+  return kong_error_log_problems(error_log().value_or(""));
+}
+
+std::string DockerKong::description() const {
+  return fmt::format("Kong {} (docker: {})", spec_.version.text, plan_.image);
+}
+
+std::optional<std::string> DockerKong::error_log() const {
   if (!started_) return saved_logs_;
   const auto r = run_(plan_.logs);
   return r.err + r.out;

@@ -1,6 +1,6 @@
 // The local Kong driver: finding Kong, checking its version, kong.conf, start/stop
 // commands and the master pid from the prefix's pid file.
-#include "kperf/driver_local.hpp"
+#include "kperf/gateway/driver_local.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -72,6 +72,69 @@ LocalKong find_local_kong(const LocalOptions& opts) {
     pos = colon + 1;
   }
   throw std::runtime_error(fmt::format("--driver local: no `kong` on the PATH; {}", kAlternatives));
+}
+
+std::vector<LocalKong> local_kong_candidates(const LocalOptions& opts) {
+  std::vector<LocalKong> out;
+  if (!opts.kong_prefix.empty()) {
+    try {
+      out.push_back(find_local_kong(opts));
+    } catch (const std::runtime_error&) {
+    }
+    return out;
+  }
+  auto add = [&](const std::filesystem::path& p) {
+    std::error_code ec;
+    const auto canon = std::filesystem::weakly_canonical(p, ec);
+    for (const auto& k : out) {
+      if (std::filesystem::weakly_canonical(k.kong, ec) == canon) return;
+    }
+    out.push_back({std::filesystem::absolute(p), {}});
+  };
+  try {
+    add(find_local_kong(opts).kong);
+  } catch (const std::runtime_error&) {
+  }
+  for (const auto& prefix : opts.usual_prefixes) {
+    if (is_executable(prefix / "bin" / "kong")) add(prefix / "bin" / "kong");
+  }
+  return out;
+}
+
+std::string local_kong_search_description(const LocalOptions& opts) {
+  if (!opts.kong_prefix.empty()) return fmt::format("--kong-prefix {}", opts.kong_prefix.string());
+  std::string d = "`kong` on the PATH";
+  for (const auto& prefix : opts.usual_prefixes) d += ", " + (prefix / "bin" / "kong").string();
+  return d;
+}
+
+std::optional<MatchedKong> match_local_kong(const LocalOptions& opts, const KongVersionSpec& requested,
+                                            const CommandRunner& run, std::vector<std::string>* found) {
+  for (const auto& k : local_kong_candidates(opts)) {
+    if (requested.is_git()) {
+      if (k.source_tree.empty()) continue;
+      check_local_git_ref(k, requested, run);  // --kong-prefix names the tree: a wrong checkout is an error
+      std::ifstream in(k.source_tree / "kong" / "meta.lua");
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      const auto v = parse_kong_meta(ss.str());
+      if (!v) {
+        throw std::runtime_error(fmt::format("--driver local: cannot read Kong's version from {}",
+                                             (k.source_tree / "kong" / "meta.lua").string()));
+      }
+      return MatchedKong{k, *v};
+    }
+    const auto r = run(local_version_command(k));
+    const auto installed = parse_kong_version_output(r.out + "\n" + r.err);
+    if (r.ok() && installed && version_matches(requested.release, *installed)) return MatchedKong{k, *installed};
+    if (found) {
+      found->push_back(fmt::format("{} ({})", k.kong.string(),
+                                   installed ? "Kong " + *installed
+                                             : fmt::format("`kong version` failed: {}",
+                                                           first_line(r.err.empty() ? r.out : r.err))));
+    }
+  }
+  return std::nullopt;
 }
 
 std::filesystem::path local_prefix(const KongGatewaySpec& spec) {
@@ -165,18 +228,27 @@ LocalKongGateway::LocalKongGateway(KongGatewaySpec spec, LocalOptions opts, Comm
 LocalKongGateway::~LocalKongGateway() { stop(); }
 
 void LocalKongGateway::start() {
-  kong_ = find_local_kong(opts_);
-  if (spec_.version.is_git()) {
-    check_local_git_ref(kong_, spec_.version, run_);
-  } else if (!spec_.version.release.empty()) {
-    const auto v = run_(local_version_command(kong_));
-    if (!v.ok()) {
-      throw std::runtime_error(fmt::format("--driver local: `{} version` failed: {}", kong_.kong.string(),
-                                           first_line(v.err.empty() ? v.out : v.err)));
-    }
-    check_local_version(spec_.version, v.out + "\n" + v.err);
+  if (local_kong_candidates(opts_).empty()) (void)find_local_kong(opts_);  // throws naming the alternatives
+  if (spec_.version.is_git() && opts_.kong_prefix.empty()) {
+    throw std::runtime_error(fmt::format(
+        "--driver local: --version {} needs a Kong source tree (--kong-prefix DIR with kong/meta.lua), "
+        "or --driver docker",
+        spec_.version.text));
   }
+  std::vector<std::string> found;
+  const auto matched = match_local_kong(opts_, spec_.version, run_, &found);
+  if (!matched) {
+    std::string what;
+    for (const auto& f : found) what += (what.empty() ? "" : ", ") + f;
+    throw std::runtime_error(fmt::format(
+        "--driver local: no local Kong {} (found {}; looked at {}); install that release, point --kong-prefix at "
+        "it, or use --driver docker",
+        spec_.version.text, what.empty() ? "none" : what, local_kong_search_description(opts_)));
+  }
+  kong_ = matched->kong;
+  kong_version_ = matched->version;
   std::filesystem::create_directories(local_prefix(spec_));
+  write_declarative_config(spec_, kong_version_);
   {
     std::ofstream conf(local_conf_path(spec_), std::ios::trunc);
     conf << local_kong_conf(spec_);
@@ -187,8 +259,10 @@ void LocalKongGateway::start() {
   const auto r = run_(local_start_command(kong_, spec_));
   started_ = true;  // `kong start` may fail after nginx started: stop() anyway
   if (!r.ok()) {
-    throw std::runtime_error(fmt::format("--driver local: kong start failed: {}",
-                                         first_line(r.err.empty() ? r.out : r.err)));
+    std::string why = kong_failure(r.out + "\n" + r.err, error_log().value_or(""));
+    if (why.empty()) why = first_line(r.err.empty() ? r.out : r.err);
+    throw std::runtime_error(fmt::format("--driver local: kong start failed (Kong {}, {}): {}", kong_version_,
+                                         kong_.kong.string(), why));
   }
   const auto pid_file = local_pid_file(spec_);
   wait_http_ready(
@@ -216,11 +290,20 @@ void LocalKongGateway::stop() noexcept {
   master_ = -1;
 }
 
-std::string LocalKongGateway::error_log() const {
+std::optional<std::string> LocalKongGateway::error_log() const {
   std::ifstream in(local_prefix(spec_) / "logs" / "error.log");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::vector<std::string> LocalKongGateway::error_log_problems() const {
+  return kong_error_log_problems(error_log().value_or(""));
+}
+
+std::string LocalKongGateway::description() const {
+  return fmt::format("Kong {} (local: {})", kong_version_.empty() ? spec_.version.text : kong_version_,
+                     kong_.kong.string());
 }
 
 std::string LocalKongGateway::proxy_url() const { return fmt::format("http://127.0.0.1:{}", spec_.proxy_port); }

@@ -1,6 +1,6 @@
 // Shared pieces of the Kong drivers: running argv vectors, Kong version parsing, the
 // nginx master of a container's process tree, and the HTTP readiness poll.
-#include "kperf/kong_driver.hpp"
+#include "kperf/gateway/kong_driver.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -21,7 +21,8 @@
 
 #include <fmt/format.h>
 
-#include "kperf/lab_http.hpp"
+#include "kperf/gateway/kong_format.hpp"
+#include "kperf/gateway/lab_http.hpp"
 
 extern char** environ;
 
@@ -243,6 +244,94 @@ std::optional<pid_t> find_nginx_master(pid_t pid, const std::filesystem::path& p
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+// Lines of a message with what Kong's own machinery adds taken out: nginx's and Lua's
+// location prefixes, stack tracebacks, warnings. Joined with spaces.
+std::string clean_cause(const std::vector<std::string>& lines) {
+  static const std::regex noise(R"((nginx: )?\[(error|emerg|crit|alert)\] (\d+#\d+: )?(\*\d+ )?)");
+  static const std::regex lua_location(R"((init_by_lua error: |init_worker_by_lua error: )?(\S*\.lua:\d+: ))");
+  std::string out;
+  for (const auto& raw : lines) {
+    std::string line(trim(raw));
+    if (line.empty()) continue;
+    if (line.starts_with("stack traceback:")) break;
+    if (line.find("[warn]") != std::string::npos || line.find("[notice]") != std::string::npos) continue;
+    line = std::regex_replace(line, noise, "");
+    line = std::regex_replace(line, lua_location, "");
+    line = std::string(trim(line));
+    if (line.empty()) continue;
+    out += (out.empty() ? "" : " ") + line;
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    lines.emplace_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string kong_failure(std::string_view cli_output, std::string_view error_log) {
+  std::string cli;
+  if (const auto at = cli_output.rfind("Error: "); at != std::string_view::npos) {
+    std::string_view rest = cli_output.substr(at + 7);
+    if (const auto hint = rest.find("Run with --v"); hint != std::string_view::npos) rest = rest.substr(0, hint);
+    cli = clean_cause(split_lines(rest));
+  }
+  // The error log's last entry at [error] or worse: its first line and continuation lines
+  // (a multi-line Lua error), up to the next entry.
+  // (nginx's own start-up complaints, on a container's stderr, carry "nginx: " instead of a date.)
+  static const std::regex entry(R"(^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |nginx: )\[(\w+)\])");
+  std::vector<std::string> last;
+  bool in_problem = false;
+  for (const auto& line : split_lines(error_log)) {
+    std::smatch m;
+    if (std::regex_search(line, m, entry)) {
+      const std::string level = m[1].str();
+      in_problem = level == "error" || level == "crit" || level == "alert" || level == "emerg";
+      if (in_problem) last = {line.substr(static_cast<std::size_t>(m.length(0)) - level.size() - 2)};
+    } else if (in_problem) {
+      last.push_back(line);
+    }
+  }
+  const std::string log = clean_cause(last);
+  if (cli.empty()) return log.empty() ? "" : "error.log: " + log;
+  if (log.empty() || cli.find(log) != std::string::npos) return "Error: " + cli;
+  return fmt::format("Error: {}; error.log: {}", cli, log);
+}
+
+std::vector<std::string> kong_error_log_problems(std::string_view error_log) {
+  std::vector<std::string> out;
+  for (const auto& line : split_lines(error_log)) {
+    for (const char* level : {"[error]", "[crit]", "[alert]", "[emerg]"}) {
+      if (line.find(level) != std::string::npos) {
+        out.push_back(line);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+void write_declarative_config(const KongGatewaySpec& spec, std::string_view kong_version) {
+  if (spec.config.is_null()) return;
+  const nlohmann::json converted = declarative_for_kong(spec.config, kong_version);
+  std::ofstream out(spec.declarative_config, std::ios::trunc);
+  out << converted.dump(2) << "\n";
+  if (!out.flush()) {
+    throw std::runtime_error(fmt::format("cannot write Kong's declarative config {}", spec.declarative_config.string()));
+  }
 }
 
 void wait_http_ready(int port, std::string_view path, std::chrono::milliseconds timeout,

@@ -1,6 +1,6 @@
 // The lab driver: free ports, run directory, conf rendering, start/readiness/reload/
 // stop of the upstream and gateway nginx for one workload.
-#include "kperf/lab_driver.hpp"
+#include "kperf/gateway/lab_driver.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +21,7 @@
 
 #include <fmt/core.h>
 
-#include "kperf/lab_http.hpp"
+#include "kperf/gateway/lab_http.hpp"
 
 namespace kperf {
 
@@ -280,14 +280,15 @@ void Lab::start() {
     do {
       gateway_port_ = free_port();
     } while (gateway_port_ == upstream_port_);
-    write_config();
+    if (options_.with_gateway) write_config();  // refuses what the lab cannot run, before nginx starts
     render("upstream.conf.in", run_dir_ / "upstream.conf", options_.upstream_workers);
-    render("gateway.conf.in", run_dir_ / "gateway.conf", options_.workers);
+    if (options_.with_gateway) render("gateway.conf.in", run_dir_ / "gateway.conf", options_.workers);
     try {
       upstream_.start(options_.nginx, run_dir_, run_dir_ / "upstream.conf", upstream_error_log(),
                       run_dir_ / "logs" / "upstream.out");
       wait_ready(upstream_, "upstream", upstream_port_, "/test", upstream_error_log(), options_.start_timeout);
       wait_workers(upstream_, "upstream", options_.upstream_workers);
+      if (!options_.with_gateway) return;
       gateway_.start(options_.nginx, run_dir_, run_dir_ / "gateway.conf", error_log(),
                      run_dir_ / "logs" / "gateway.out");
       wait_ready(gateway_, "gateway", gateway_port_, "/kperf-lab/status", error_log(), options_.start_timeout);

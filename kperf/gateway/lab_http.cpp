@@ -1,6 +1,6 @@
 // The lab's blocking loopback HTTP/1.1 client: connect, send one request, read until
 // the server closes, parse status, headers and a (possibly chunked) body.
-#include "kperf/lab_http.hpp"
+#include "kperf/gateway/lab_http.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

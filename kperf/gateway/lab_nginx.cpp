@@ -1,6 +1,6 @@
 // Starts and stops one nginx master as kperf's child: fork + exec with its own
 // process group and PR_SET_PDEATHSIG, graceful → fast → kill stop, /proc worker scan.
-#include "kperf/lab_nginx.hpp"
+#include "kperf/gateway/lab_nginx.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,0 +1,18 @@
+// Which driver runs a Kong version when the user names none (`kperf profile --version V`):
+// a local Kong whose `kong version` is V (--kong-prefix, `kong` on the PATH, the usual
+// install prefixes), else Docker's image when an engine answers, else one error line that
+// names both ways and what was looked for.
+#pragma once
+
+#include <string>
+
+#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/driver_local.hpp"
+
+namespace kperf {
+
+// "local" or "docker"; throws std::runtime_error (one line) when neither can run it.
+std::string choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
+                               const DockerOptions& docker = {});
+
+}  // namespace kperf
