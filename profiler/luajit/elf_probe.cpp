@@ -1,4 +1,4 @@
-// Reads build-id, chosen .dynsym symbols, first PT_LOAD and the interpreter's code range.
+// Reads build-id, chosen .dynsym symbols, first PT_LOAD and the interpreter's code range and bytes.
 #include "profiler/luajit/elf_probe.hpp"
 
 #include <fcntl.h>
@@ -228,6 +228,20 @@ std::optional<ElfProbe> probe_elf(const std::string& path, const std::vector<std
       if (!d || !d->d_buf) continue;
       out.vm_code = find_vm_fde(static_cast<const unsigned char*>(d->d_buf), d->d_size, sh.sh_addr);
     }
+  }
+  // The interpreter's bytes, through the PT_LOAD segment that holds them.
+  constexpr std::uint64_t kMaxVmCode = 1 << 20;
+  for (std::size_t i = 0; out.vm_code && i < phnum; ++i) {
+    GElf_Phdr ph;
+    const auto [lo, hi] = *out.vm_code;
+    if (!gelf_getphdr(h.elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD || lo < ph.p_vaddr ||
+        hi > ph.p_vaddr + ph.p_filesz || hi - lo > kMaxVmCode)
+      continue;
+    out.vm_bytes.resize(hi - lo);
+    const auto got = ::pread(fd.fd, out.vm_bytes.data(), out.vm_bytes.size(),
+                             static_cast<off_t>(ph.p_offset + (lo - ph.p_vaddr)));
+    if (got != static_cast<ssize_t>(out.vm_bytes.size())) out.vm_bytes.clear();
+    break;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // Reads the few ELF facts the LuaJIT finder needs from a file: GNU build-id, chosen
-// .dynsym symbols, the first PT_LOAD address and the interpreter's code range (.eh_frame).
+// .dynsym symbols, the first PT_LOAD address and the interpreter's code range (.eh_frame)
+// and bytes.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ struct ElfProbe {
   // The LuaJIT interpreter: the one large FDE whose CFA is rsp+80 from its first
   // instruction (lj_vm.S has a single FDE for the whole VM). Link-time addresses.
   std::optional<std::pair<std::uint64_t, std::uint64_t>> vm_code;
+  std::vector<std::uint8_t> vm_bytes;  // the file's bytes of vm_code (its layout is read from them)
 };
 
 // Returns nullopt if the file is not a readable 64-bit ELF.

@@ -10,16 +10,37 @@
 
 namespace kperf::prof::lj {
 
+namespace {
+constexpr std::uint8_t kGctThread = 6;  // ~LJ_TTHREAD
+bool plausible(std::uint64_t p) { return p >= 0x10000 && p < (1ull << 47) && !(p & 7); }
+}  // namespace
+
+std::string learn_G_fields(RemoteMemory& mem, VmOffsets& o, std::uint64_t G) {
+  if (!plausible(G)) return fmt::format("G 0x{:x} is not a plausible address", G);
+  // GG_State: lua_State L; global_State g; ... The main thread is the thread object
+  // right before G whose glref is G.
+  std::uint32_t size = 0;
+  for (std::uint32_t s = 0x30; s <= 0x100 && !size; s += 8) {
+    auto glref = mem.ref(G - s + o.L_glref, o.ref_size);
+    auto gct = mem.read<std::uint8_t>(G - s + o.fn_gct);
+    if (glref && *glref == G && gct && *gct == kGctThread) size = s;
+  }
+  if (!size) return fmt::format("no main lua_State right before G 0x{:x} (GG_State layout)", G);
+  o.sizeof_lua_State = size;
+  return {};
+}
+
 bool validate_G(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G) {
-  if (G < 0x10000 || G >= (1ull << 47) || (G & 7)) return false;
-  auto mainL = mem.u64(G + o.G_mainthref);
-  if (!mainL || *mainL != G - o.sizeof_lua_State) return false;
-  auto glref = mem.u64(*mainL + o.L_glref);
-  if (!glref || *glref != G) return false;
-  auto curL = mem.u64(G + o.G_cur_L);
+  if (!plausible(G)) return false;
+  // GG layout: the main thread right before G, a thread whose glref is G.
+  const std::uint64_t mainL = G - o.sizeof_lua_State;
+  auto glref = mem.ref(mainL + o.L_glref, o.ref_size);
+  auto gct = mem.read<std::uint8_t>(mainL + o.fn_gct);
+  if (!glref || *glref != G || !gct || *gct != kGctThread) return false;
+  auto curL = mem.ref(G + o.G_cur_L, o.ref_size);
   if (!curL) return false;
   if (*curL != 0) {
-    auto cg = mem.u64(*curL + o.L_glref);
+    auto cg = mem.ref(*curL + o.L_glref, o.ref_size);
     if (!cg || *cg != G) return false;
   }
   auto vmstate = mem.read<std::int32_t>(G + o.G_vmstate);
@@ -30,37 +51,37 @@ VmFinder::VmFinder(pid_t pid) : pid_(pid), det_(detect_luajit(pid)) {}
 
 bool VmFinder::accept_G(RemoteMemory& mem, std::uint64_t G) {
   if (!det_.usable) return false;
-  for (const VmLayout& c : det_.candidates) {
-    if (validate_G(mem, c.off, G)) {
-      if (&c != &det_.layout) det_.layout = c;
-      G_ = G;
-      return true;
-    }
+  VmLayout& l = det_.layout;
+  VmOffsets o = l.off;
+  std::string why;
+  if (!l.G_fields_known) why = learn_G_fields(mem, o, G);
+  if (why.empty() && !validate_G(mem, o, G))
+    why = fmt::format("G 0x{:x} does not validate (main thread before G, cur_L, vmstate)", G);
+  if (!why.empty()) {
+    refusal_ = fmt::format("LuaJIT in {} ({}): {}", l.path, l.build, why);
+    return false;
   }
-  return false;
+  l.off = o;
+  l.G_fields_known = true;
+  G_ = G;
+  refusal_.clear();
+  return true;
 }
 
 bool VmFinder::accept_L(RemoteMemory& mem, std::uint64_t L) {
   if (!det_.usable || L == 0) return false;
-  for (const VmLayout& c : det_.candidates) {
-    auto G = mem.u64(L + c.off.L_glref);
-    if (G && accept_G(mem, *G)) return true;
-  }
-  return false;
+  auto G = mem.ref(L + det_.layout.off.L_glref, det_.layout.off.ref_size);
+  return G && accept_G(mem, *G);
 }
 
 std::optional<std::uint64_t> VmFinder::from_registers(RemoteMemory& mem, const UserRegs& regs) {
   if (!det_.usable) return std::nullopt;
   if (det_.layout.in_vm(regs.rip())) {
-    for (const VmLayout& c : det_.candidates) {
-      std::uint64_t G = regs.r14() - c.off.dispatch_from_G;
-      if (G_ && *G_ == G) return G_;
-      if (validate_G(mem, c.off, G)) {
-        det_.layout = c;
-        G_ = G;
-        return G_;
-      }
-    }
+    std::uint64_t r14 = regs.r14();
+    if (!det_.layout.off.gc64) r14 &= 0xffffffffu;  // DISPATCH is r14d
+    const std::uint64_t G = r14 - det_.layout.off.dispatch_from_G;
+    if (G_ && *G_ == G) return G_;
+    if (accept_G(mem, G)) return G_;
   }
   return G_;
 }

@@ -1,6 +1,7 @@
 // Finds a process's LuaJIT global_State (G): from the interpreter's DISPATCH register
 // (r14) while a sample is in the VM, or in nginx workers from the exported
-// ngx_cycle -> http main conf -> ngx_http_lua_main_conf_t.lua chain; validated, cached.
+// ngx_cycle -> http main conf -> ngx_http_lua_main_conf_t.lua chain; completes the
+// layout with what only the live process tells (GG layout), validates, caches.
 #pragma once
 
 #include <sys/types.h>
@@ -17,8 +18,13 @@
 
 namespace kperf::prof::lj {
 
-// True if G looks like a live global_State for offsets `o`: GG layout (mainthref is
-// the lua_State just before G), main thread's glref == G, cur_L's glref == G.
+// Learns, at a candidate G, sizeof(lua_State): the main thread sits right before G in
+// GG_State (a thread whose glref is G). Returns what failed (empty on success); o is
+// updated only on success.
+std::string learn_G_fields(RemoteMemory& mem, VmOffsets& o, std::uint64_t G);
+
+// True if G looks like a live global_State for offsets `o`: GG layout (a thread whose
+// glref is G just before it), cur_L's glref == G, vmstate in range.
 bool validate_G(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G);
 
 class VmFinder {
@@ -30,11 +36,13 @@ public:
   pid_t pid() const { return pid_; }
   bool has_luajit() const { return det_.found; }
   bool usable() const { return det_.usable; }
-  const std::string& message() const { return det_.message; }  // warning / refusal, one line
-  const VmLayout& layout() const { return det_.layout; }       // the accepted (or first) layout
+  const std::string& message() const { return det_.message; }  // why not usable, one line
+  // Why the last candidate G was refused (one line: build, path, what failed), if it was.
+  const std::string& refusal() const { return refusal_; }
+  const VmLayout& layout() const { return det_.layout; }
   std::optional<std::uint64_t> G() const { return G_; }
 
-  // Accepts G if it validates under one of the candidate layouts; caches it.
+  // Accepts G if it validates (learning the G fields at the first one); caches it.
   bool accept_G(RemoteMemory& mem, std::uint64_t G);
   // From a lua_State pointer (its glref).
   bool accept_L(RemoteMemory& mem, std::uint64_t L);
@@ -55,6 +63,7 @@ private:
   DetectResult det_;
   std::optional<std::uint64_t> G_;
   std::optional<std::uint64_t> nginx_L_;
+  std::string refusal_;
 };
 
 // One VmFinder per pid.

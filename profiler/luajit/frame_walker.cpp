@@ -20,6 +20,25 @@ constexpr std::uint64_t kSlot = 8;             // TValue size (GC64)
 // Frame link types (lj_frame.h).
 constexpr std::uint64_t kFrameLua = 0, kFrameCont = 2, kFrameVarg = 3;
 
+// A frame's function (GCfunc address; 0 if the slot holds no function) and link (ftsz or
+// return PC). GC64: the function sits in the slot below the link, tagged; with 32-bit
+// references a frame is one slot: function in the low half, link in the high half.
+struct FrameSlots {
+  std::uint64_t fn;
+  std::uint64_t link;
+};
+std::optional<FrameSlots> frame_slots(RemoteMemory& mem, const VmOffsets& o, std::uint64_t frame) {
+  if (o.gc64) {
+    auto link = mem.u64(frame);
+    auto ftv = mem.u64(frame - kSlot);
+    if (!link || !ftv) return std::nullopt;
+    return FrameSlots{(*ftv >> 47) == kItypeFunc ? (*ftv & kGcMask) : 0, *link};
+  }
+  auto v = mem.u64(frame);
+  if (!v) return std::nullopt;
+  return FrameSlots{*v & 0xffffffffu, *v >> 32};
+}
+
 LuaFrame pseudo(const char* name) {
   LuaFrame f;
   f.kind = LuaFrame::Kind::Pseudo;
@@ -33,11 +52,11 @@ std::optional<std::string> FrameWalker::caller_site_name(std::uint64_t caller_fr
   // The name a frame gets from its caller's call site (debug.getinfo(f, "n")): the
   // caller's function sits in the slot below its frame link; pc is in its bytecode.
   const VmOffsets& o = layout_.off;
-  auto cftv = mem_.u64(caller_frame - kSlot);
-  if (!cftv || (*cftv >> 47) != kItypeFunc) return std::nullopt;
-  std::uint64_t cfn = *cftv & kGcMask;
+  auto cslots = frame_slots(mem_, o, caller_frame);
+  if (!cslots || cslots->fn == 0) return std::nullopt;
+  std::uint64_t cfn = cslots->fn;
   auto cffid = mem_.read<std::uint8_t>(cfn + o.fn_ffid);
-  auto cpc = mem_.u64(cfn + o.fn_pc);
+  auto cpc = mem_.ref(cfn + o.fn_pc, o.ref_size);
   if (!cffid || *cffid != 0 || !cpc) return std::nullopt;
   const Proto* cpt = protos_.get(mem_, o, *cpc - o.sizeof_GCproto);
   if (!cpt) return std::nullopt;
@@ -46,13 +65,14 @@ std::optional<std::string> FrameWalker::caller_site_name(std::uint64_t caller_fr
 
 void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t top_pc, WalkResult& out) {
   const VmOffsets& o = layout_.off;
-  auto stack = mem_.u64(L + o.L_stack);
+  auto stack = mem_.ref(L + o.L_stack, o.ref_size);
   auto stacksize = mem_.u32(L + o.L_stacksize);
   if (!stack || !stacksize || *stack == 0) {
     out.error = "lua_State unreadable";
     return;
   }
-  const std::uint64_t bottom = *stack + kSlot;  // tvref(L->stack) + LJ_FR2
+  const std::uint64_t fr2 = o.gc64 ? 1 : 0;  // LJ_FR2: two slots per frame
+  const std::uint64_t bottom = *stack + kSlot * fr2;  // tvref(L->stack) + LJ_FR2
   const std::uint64_t limit = *stack + kSlot * std::uint64_t(*stacksize);
   if (base <= bottom || base > limit || (base & 7)) {
     out.error = fmt::format("BASE 0x{:x} outside the Lua stack", base);
@@ -67,17 +87,17 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
       out.truncated = true;
       return;
     }
-    auto link = mem_.u64(frame);
-    auto ftv = mem_.u64(frame - kSlot);
-    if (!link || !ftv) {
+    auto slots = frame_slots(mem_, o, frame);
+    if (!slots) {
       out.error = "stack slot unreadable";
       return;
     }
-    if ((*ftv >> 47) != kItypeFunc) {
+    if (slots->fn == 0) {
       out.error = fmt::format("frame 0x{:x}: slot holds no function", frame);
       return;
     }
-    std::uint64_t fn = *ftv & kGcMask;
+    std::optional<std::uint64_t> link = slots->link;
+    std::uint64_t fn = slots->fn;
     auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
     LuaFrame f;
     f.func = fn;
@@ -89,7 +109,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     if (gone) {
       f.kind = LuaFrame::Kind::C;
     } else if (ffid == 0) {
-      auto fpc = mem_.u64(fn + o.fn_pc);
+      auto fpc = mem_.ref(fn + o.fn_pc, o.ref_size);
       const Proto* pt = fpc ? protos_.get(mem_, o, *fpc - o.sizeof_GCproto) : nullptr;
       if (!pt) {
         out.error = fmt::format("frame 0x{:x}: prototype unreadable", frame);
@@ -117,7 +137,8 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
         return;
       }
       frame = lower;
-      link = mem_.u64(frame);
+      auto lower_slots = frame_slots(mem_, o, frame);
+      link = lower_slots ? std::optional<std::uint64_t>(lower_slots->link) : std::nullopt;
       if (!link) {
         out.error = "stack slot unreadable";
         return;
@@ -135,7 +156,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
         out.error = "return PC unreadable";
         return;
       }
-      prev = frame - kSlot * (2 + bc::a(*call));
+      prev = frame - kSlot * (1 + fr2 + bc::a(*call));
       prev_pc = ret;
       if (prev > bottom) name = caller_site_name(prev, ret);
     } else {
@@ -143,7 +164,8 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
       f.called_from_c = (*link & 3) == 1;  // FRAME_C or FRAME_CP
       if ((*link & 7) == kFrameCont) {
         // Continuation (metamethod called from a Lua instruction): caller PC saved below.
-        prev_pc = mem_.u64(frame - 2 * kSlot).value_or(0);
+        auto below = frame_slots(mem_, o, frame - kSlot * (1 + fr2));  // frame_contpc
+        prev_pc = below ? below->link : 0;
         if (prev_pc) name = caller_site_name(prev, prev_pc);
       }
     }
@@ -172,17 +194,17 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
   // inlined chain there; without a usable snapshot, base's line is where the trace starts.
   std::vector<LuaFrame> inlined;
-  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0) return inlined;
+  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return inlined;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
   auto traces = mem_.u64(J + o.J_trace);
   auto size = mem_.u32(J + o.J_sizetrace);
   if (!traces || !size || static_cast<std::uint32_t>(traceno) >= *size) return inlined;
-  auto T = mem_.u64(*traces + 8 * static_cast<std::uint64_t>(traceno));
+  auto T = mem_.ref(*traces + o.ref_size * static_cast<std::uint64_t>(traceno), o.ref_size);
   if (!T || *T == 0) return inlined;
-  auto gct = mem_.read<std::uint8_t>(*T + 9);
+  auto gct = mem_.read<std::uint8_t>(*T + o.fn_gct);
   auto no = mem_.read<std::uint16_t>(*T + o.tr_traceno);
-  auto fpc = mem_.u64(base.func + o.fn_pc);
+  auto fpc = mem_.ref(base.func + o.fn_pc, o.ref_size);
   if (!gct || *gct != 9 || !no || *no != traceno || !fpc) return inlined;
   const Proto* pt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
   if (!pt) return inlined;
@@ -194,8 +216,9 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   auto snapmap = mem_.u64(*T + o.tr_snapmap);
   auto ir = mem_.u64(*T + o.tr_ir);
   auto nk = mem_.u32(*T + o.tr_nk);
-  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode && rip - *mcode < *szmcode &&
-      *nsnap > 0) {
+  // Snapshot entries are read in their GC64 form (a frame: function slot + link slot).
+  if (o.gc64 && mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode &&
+      rip - *mcode < *szmcode && *nsnap > 0) {
     constexpr std::size_t kSnapSize = 12;
     std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
     if (mem_.read(*snap, snaps.data(), snaps.size())) {
@@ -225,8 +248,8 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
       }
     }
   }
-  auto startpt = mem_.u64(*T + o.tr_startpt);
-  auto startpc = mem_.u64(*T + o.tr_startpc);
+  auto startpt = mem_.ref(*T + o.tr_startpt, o.ref_size);
+  auto startpc = mem_.ref(*T + o.tr_startpc, o.ref_size);
   if (!startpt || !startpc || *startpt != pt->addr) return inlined;
   std::int64_t pos = pt->pos_of_pc(*startpc + 4);
   if (pos >= 0) base.line = pt->line_at(pos);
@@ -257,7 +280,7 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
     if (call_pos < 0) break;  // the return PC is not in the caller's bytecode
     const std::uint64_t fn = *ftv & ((1ull << 47) - 1);
     auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
-    auto fpc = mem_.u64(fn + o.fn_pc);
+    auto fpc = mem_.ref(fn + o.fn_pc, o.ref_size);
     if (!hdr || (*hdr)[0] != 8 || (*hdr)[1] != 0 || !fpc) break;
     const Proto* fpt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
     if (!fpt) break;
@@ -311,12 +334,12 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
   const VmOffsets& o = layout_.off;
   WalkResult r;
   r.vmstate = mem_.read<std::int32_t>(G + o.G_vmstate).value_or(-1);
-  auto L = mem_.u64(G + o.G_cur_L);
+  auto L = mem_.ref(G + o.G_cur_L, o.ref_size);
   if (!L || *L == 0) {
     r.error = "no current lua_State";
     return r;
   }
-  auto jit_base = mem_.u64(G + o.G_jit_base).value_or(0);
+  auto jit_base = mem_.ref(G + o.G_jit_base, o.ref_size).value_or(0);
   const std::int32_t vs = r.vmstate;
   if (vs == -3) r.frames.push_back(pseudo("[lua:gc]"));
   if (vs <= -5 && vs >= -7) r.frames.push_back(pseudo("[lua:jit-compiler]"));
@@ -351,7 +374,7 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
   std::uint64_t pc = 0;
   if (jit_base == 0) {
     auto cf = mem_.u64(*L + o.L_cframe);
-    if (cf && (*cf & ~3ull)) pc = mem_.u64((*cf & ~3ull) + o.cframe_pc).value_or(0);
+    if (cf && (*cf & ~3ull)) pc = mem_.ref((*cf & ~3ull) + o.cframe_pc, o.ref_size).value_or(0);
   }
   walk_stack(*L, base, pc, r);
   if (follow_resumers_) append_resumers(G, *L, r);

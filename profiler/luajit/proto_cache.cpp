@@ -16,6 +16,11 @@ T load_at(const unsigned char* p) {
   return v;
 }
 
+// A GC reference field (8 bytes in GC64 builds, 4 otherwise).
+std::uint64_t ref_at(const unsigned char* p, const VmOffsets& o) {
+  return o.ref_size == 8 ? load_at<std::uint64_t>(p) : load_at<std::uint32_t>(p);
+}
+
 std::string strip_chunk(const std::string& s) {
   if (!s.empty() && (s[0] == '@' || s[0] == '=')) return s.substr(1);
   // Source text (load("...")): `[string "first line..."]` like lj_debug_shortname.
@@ -28,12 +33,22 @@ std::string strip_chunk(const std::string& s) {
 
 std::optional<std::string> read_gcstr(RemoteMemory& mem, const VmOffsets& o, std::uint64_t str, std::size_t cap) {
   if (str == 0) return std::nullopt;
-  auto gct = mem.read<std::uint8_t>(str + 9);
-  auto len = mem.u32(str + o.str_len);
-  if (!gct || *gct != 4 /* ~LJ_TSTR */ || !len) return std::nullopt;
-  std::string s(std::min<std::size_t>(*len, cap), '\0');
-  if (!mem.read(str + o.str_data, s.data(), s.size())) return std::nullopt;
-  return s;
+  auto gct = mem.read<std::uint8_t>(str + o.fn_gct);
+  if (!gct || *gct != 4 /* ~LJ_TSTR */) return std::nullopt;
+  // GCstr's len is its last field, the bytes follow it, NUL-terminated. Its offset moved
+  // between builds (0x10 / 0x14 in GC64 ones): the layout's, else a neighbour's, whichever
+  // ends the string with its NUL.
+  for (std::uint32_t len_off : {o.str_len, o.str_len + 4, o.str_len - 4}) {
+    auto len = mem.u32(str + len_off);
+    if (!len) continue;
+    const std::size_t n = std::min<std::size_t>(*len, cap);
+    std::string s(n + 1, '\0');
+    if (!mem.read(str + len_off + 4, s.data(), s.size())) continue;
+    if (n == *len && (s[n] != 0 || s.find('\0') < n)) continue;
+    s.resize(n);
+    return s;
+  }
+  return std::nullopt;
 }
 
 const unsigned char* Proto::field(std::uint64_t remote_ptr, std::size_t len) const {
@@ -72,7 +87,7 @@ std::int32_t Proto::line_at(std::int64_t pos) const {
 }
 
 std::optional<std::string> Proto::uv_name(std::uint32_t idx) const {
-  auto uvinfo = load_at<std::uint64_t>(blob_.data() + off_.pt_uvinfo);
+  auto uvinfo = ref_at(blob_.data() + off_.pt_uvinfo, off_);
   const unsigned char* p = field(uvinfo, 1);
   if (!p) return std::nullopt;
   const unsigned char* end = blob_.data() + blob_.size();
@@ -90,7 +105,7 @@ std::optional<std::string> Proto::var_name(std::int64_t pos, std::uint32_t slot)
   // and ULEB128 length, sorted by startpc; VARNAME_END (0) ends it (lj_debug.c).
   static constexpr const char* kInternal[] = {"",           "(for index)", "(for limit)", "(for step)",
                                               "(for generator)", "(for state)", "(for control)"};
-  auto varinfo = load_at<std::uint64_t>(blob_.data() + off_.pt_varinfo);
+  auto varinfo = ref_at(blob_.data() + off_.pt_varinfo, off_);
   const unsigned char* p = field(varinfo, 1);
   if (!p || pos < 0) return std::nullopt;
   const unsigned char* end = blob_.data() + blob_.size();
@@ -136,10 +151,10 @@ std::optional<std::string> Proto::kstr(RemoteMemory& mem, std::uint32_t idx) con
   auto it = kstr_cache_.find(idx);
   if (it != kstr_cache_.end()) return it->second;
   // proto_kgc(pt, ~idx): GCRef slots below k.
-  auto k = load_at<std::uint64_t>(blob_.data() + off_.pt_k);
+  auto k = ref_at(blob_.data() + off_.pt_k, off_);
   std::optional<std::string> out;
-  const unsigned char* p = field(k - 8 * (std::uint64_t(idx) + 1), 8);
-  if (p) out = read_gcstr(mem, off_, load_at<std::uint64_t>(p), 256);
+  const unsigned char* p = field(k - off_.ref_size * (std::uint64_t(idx) + 1), off_.ref_size);
+  if (p) out = read_gcstr(mem, off_, ref_at(p, off_), 256);
   kstr_cache_.emplace(idx, out);
   return out;
 }
@@ -147,7 +162,7 @@ std::optional<std::string> Proto::kstr(RemoteMemory& mem, std::uint32_t idx) con
 std::unique_ptr<Proto> ProtoCache::load(RemoteMemory& mem, const VmOffsets& o, std::uint64_t addr) {
   std::vector<unsigned char> hdr(o.sizeof_GCproto);
   if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
-  if (hdr[9] != kGctProto) return nullptr;
+  if (hdr[o.fn_gct] != kGctProto) return nullptr;
   auto sizept = load_at<std::uint32_t>(hdr.data() + o.pt_sizept);
   auto sizebc = load_at<std::uint32_t>(hdr.data() + o.pt_sizebc);
   if (sizept < o.sizeof_GCproto || sizept > kMaxProto || std::uint64_t(sizebc) * 4 + o.sizeof_GCproto > sizept)
@@ -162,8 +177,8 @@ std::unique_ptr<Proto> ProtoCache::load(RemoteMemory& mem, const VmOffsets& o, s
   p->sizebc = sizebc;
   p->firstline = load_at<std::int32_t>(hdr.data() + o.pt_firstline);
   p->numline = load_at<std::int32_t>(hdr.data() + o.pt_numline);
-  p->chunkname_ptr_ = load_at<std::uint64_t>(hdr.data() + o.pt_chunkname);
-  p->lineinfo_ptr_ = load_at<std::uint64_t>(hdr.data() + o.pt_lineinfo);
+  p->chunkname_ptr_ = ref_at(hdr.data() + o.pt_chunkname, o);
+  p->lineinfo_ptr_ = ref_at(hdr.data() + o.pt_lineinfo, o);
   p->chunkname = read_gcstr(mem, o, p->chunkname_ptr_).value_or("?");
   p->chunk = strip_chunk(p->chunkname);
   return p;
@@ -176,9 +191,8 @@ const Proto* ProtoCache::get(RemoteMemory& mem, const VmOffsets& o, std::uint64_
     std::vector<unsigned char> hdr(o.sizeof_GCproto);
     if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
     const Proto& p = *it->second;
-    if (hdr[9] == kGctProto &&
-        load_at<std::uint64_t>(hdr.data() + o.pt_chunkname) == p.chunkname_ptr_ &&
-        load_at<std::uint64_t>(hdr.data() + o.pt_lineinfo) == p.lineinfo_ptr_ &&
+    if (hdr[o.fn_gct] == kGctProto && ref_at(hdr.data() + o.pt_chunkname, o) == p.chunkname_ptr_ &&
+        ref_at(hdr.data() + o.pt_lineinfo, o) == p.lineinfo_ptr_ &&
         load_at<std::int32_t>(hdr.data() + o.pt_firstline) == p.firstline &&
         load_at<std::uint32_t>(hdr.data() + o.pt_sizebc) == p.sizebc &&
         load_at<std::uint32_t>(hdr.data() + o.pt_sizept) == p.blob_.size()) {

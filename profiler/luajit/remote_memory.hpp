@@ -33,6 +33,12 @@ public:
   }
   std::optional<std::uint64_t> u64(std::uint64_t addr) { return read<std::uint64_t>(addr); }
   std::optional<std::uint32_t> u32(std::uint64_t addr) { return read<std::uint32_t>(addr); }
+  // A LuaJIT GC reference (GCRef / MRef): 8 bytes in GC64 builds, 4 (zero-extended) otherwise.
+  std::optional<std::uint64_t> ref(std::uint64_t addr, std::uint32_t size) {
+    if (size == 8) return u64(addr);
+    auto v = u32(addr);
+    return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
+  }
 
   // Reads len bytes without caching (large blobs such as a whole GCproto).
   bool read_direct(std::uint64_t addr, void* out, std::size_t len);

@@ -12,13 +12,17 @@
 
 namespace kperf::prof::lj {
 
-// Offsets for x86_64 GC64 builds (bytes). See /work/shared/LUAJIT.md.
+// Offsets (bytes); defaults: x86_64 GC64 luajit2 2.1-20230119. See LUAJIT.md.
 struct VmOffsets {
+  // GC references (GCRef / MRef) are 8 bytes in GC64 builds, 4 otherwise; a frame is
+  // then one slot (function in the low half, link in the high half), not two.
+  bool gc64 = true;
+  std::uint32_t ref_size = 8;
   // lua_State
   std::uint32_t L_glref = 0x10, L_base = 0x20, L_top = 0x28, L_stack = 0x38, L_cframe = 0x50, L_stacksize = 0x58;
   std::uint32_t sizeof_lua_State = 0x70;  // offset of global_State inside GG_State
   // global_State
-  std::uint32_t G_vmstate = 0xb8, G_mainthref = 0xc0, G_cur_L = 0x170, G_jit_base = 0x178;
+  std::uint32_t G_vmstate = 0xb8, G_cur_L = 0x170, G_jit_base = 0x178;
   std::uint32_t dispatch_from_G = 0xfa8;  // r14 - G while in the interpreter
   // jit_State (J = G + J_from_G): trace array and its size; GCtrace fields
   std::uint32_t J_from_G = 0x2e0, J_trace = 0x180, J_sizetrace = 0x18c;
@@ -40,18 +44,18 @@ struct VmOffsets {
   std::uint32_t cframe_pc = 0x18;
 };
 
+// The fields that do not move between builds of one reference width (LuaJIT 2.1 from
+// 2017 to 2026, luajit2 and upstream, checked against offsetof in each tree by the
+// matrix test); the rest comes from the build's code (vm_code_layout) and the process.
+VmOffsets family_offsets(bool gc64);
+
+// Builds checked on Debian 12: names for messages, and a cache of nothing but that name
+// (offsets always come from the build's own code).
 struct KnownBuild {
   std::string_view build_id;
   std::string_view description;  // package + file
-  bool gc64;
-  bool openresty;  // luajit2 layout (larger lua_State, extra fast functions)
 };
-
-// The builds checked on Debian 12 (see the table in vm_layout.cpp).
 std::span<const KnownBuild> known_builds();
-
-// Offsets for a flavour (openresty luajit2 or vanilla LuaJIT 2.1).
-VmOffsets offsets_for(bool openresty);
 
 // Fast-function names indexed by ffid ("Lua", "C", "assert", ... "string.find").
 std::span<const std::string_view> ffnames_for(bool openresty);
@@ -59,9 +63,10 @@ std::span<const std::string_view> ffnames_for(bool openresty);
 struct VmLayout {
   std::string path;             // file holding the VM (libluajit or the executable)
   std::string build_id;         // hex, may be empty
-  std::string build;            // description from the table, or "unknown build"
+  std::string build;            // description from the table, or "build-id X"
   bool known = false;           // build-id in the table
-  bool openresty = true;        // layout flavour in use
+  bool openresty = true;        // luajit2 (exports lua_setexdata): its fast-function names
+  bool G_fields_known = false;  // sizeof(lua_State): set by find_vm at the first G
   VmOffsets off;
   std::span<const std::string_view> ffnames;
   std::uint64_t load_bias = 0;  // runtime address = link-time address + load_bias
@@ -76,12 +81,14 @@ struct VmLayout {
 
 struct DetectResult {
   bool found = false;   // a LuaJIT VM is mapped
-  bool usable = false;  // layout known/accepted; walker may run (still validated per G)
-  std::string message;  // why not usable (one line), or a warning
+  bool usable = false;  // layout read from the build; walker may run (still validated per G)
+  std::string message;  // why not usable (one line: build-id, path, what failed)
   VmLayout layout;
-  // Candidate layouts for an unknown build (both flavours); find_vm validates each.
-  std::vector<VmLayout> candidates;
 };
+
+// The layout of the LuaJIT in `file` (an ELF holding lua_newstate + luaJIT_setmode), as
+// detect_luajit gives it, with load_bias 0 and no exec ranges. For tests and tools.
+DetectResult layout_of_file(const std::string& file);
 
 // Looks at /proc/PID/maps and the mapped files. Does not read target memory.
 DetectResult detect_luajit(pid_t pid);

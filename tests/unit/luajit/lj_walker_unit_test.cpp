@@ -60,8 +60,25 @@ void check_probe(const std::string& path, bool openresty) {
   auto builds = known_builds();
   auto it = std::find_if(builds.begin(), builds.end(), [&](const KnownBuild& k) { return k.build_id == p->build_id; });
   ASSERT_NE(it, builds.end()) << path << " build-id " << p->build_id << " not in the table";
-  EXPECT_EQ(it->openresty, openresty);
-  EXPECT_TRUE(it->gc64);
+  // The layout read from the interpreter's machine code: LUAJIT.md's measured offsets.
+  const auto d = layout_of_file(path);
+  ASSERT_TRUE(d.usable) << d.message;
+  EXPECT_TRUE(d.layout.known);
+  EXPECT_EQ(d.layout.openresty, openresty);
+  const VmOffsets& o = d.layout.off;
+  EXPECT_TRUE(o.gc64);
+  EXPECT_EQ(o.dispatch_from_G, openresty ? 0xfa8u : 0xf80u);
+  EXPECT_EQ(o.J_from_G, openresty ? 0x2e0u : 0x2d8u);
+  EXPECT_EQ(o.G_vmstate, 0xb8u);
+  EXPECT_EQ(o.G_cur_L, 0x170u);
+  EXPECT_EQ(o.G_jit_base, 0x178u);
+  EXPECT_EQ(o.J_trace, 0x180u);
+  EXPECT_EQ(o.J_sizetrace, 0x18cu);
+  EXPECT_EQ(o.L_glref, 0x10u);
+  EXPECT_EQ(o.L_base, 0x20u);
+  EXPECT_EQ(o.L_stack, 0x38u);
+  EXPECT_EQ(o.L_cframe, 0x50u);
+  EXPECT_EQ(o.L_stacksize, 0x58u);
 }
 
 // ffnames from a build's jit/vmdef.lua, printed by a luajit.
@@ -156,7 +173,7 @@ namespace {
 // A fake GCproto (GC64 layout) in this process's memory, with a chunk name, line info,
 // upvalue/variable names and a string constant, to drive the proto cache and namer.
 struct FakeProto {
-  VmOffsets o = offsets_for(true);
+  VmOffsets o = family_offsets(true);
   alignas(16) unsigned char str[64] = {};
   alignas(16) unsigned char gstr[64] = {};
   std::vector<unsigned char> blob;
@@ -339,7 +356,7 @@ TEST(LuajitInlinedFrames, RebuiltFromSnapshotEntriesOrNotAtAll) {
   RemoteMemory mem(getpid());
   ProtoCache protos;
   VmLayout layout;
-  layout.off = offsets_for(true);
+  layout.off = family_offsets(true);
   FrameWalker walker(mem, layout, protos);
   const Proto* base = protos.get(mem, layout.off, caller.addr);
   ASSERT_NE(base, nullptr);
