@@ -92,6 +92,7 @@ void run_record(const RecordArgs& a) {
 
   prof::Recorder recorder(std::move(opts), g_stop);
   const auto summary = recorder.run();
+  for (const auto& line : prof::lua_problem_lines(summary)) fmt::print(stderr, "kperf record: {}\n", line);
   fmt::print(stderr, "kperf record: {}\n", prof::format_summary(summary));
   if (a.format == "folded") {
     fg::write_folded(recorder.trie(), out.stream());

@@ -2,6 +2,8 @@
 // VM state as RemoteMemory snapshots, one FrameWalker walk, then VM frames -> Lua runs.
 #include "profiler/lua_splicer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -93,8 +95,9 @@ LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
   } catch (const std::exception&) {
     p.reset();  // gone: remember "nothing" for it
   }
-  if (p && !p->vm.usable()) p.reset();
-  if (p) {
+  // A LuaJIT VM whose layout cannot be read stays known (its samples are counted).
+  if (p && !p->vm.has_luajit()) p.reset();
+  if (p && p->vm.usable()) {
     // nginx + lua-nginx-module: G before any sample lands in Lua.
     try {
       p->mem.clear();
@@ -110,6 +113,9 @@ LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
 void LuaSplicer::publish(pid_t tgid, Process& p) {
   const uint64_t G = p.vm.G().value_or(0);
   if (!listener_ || (p.published && p.published_G == G)) return;
+  // The kernel side reads 64-bit references (GC64); other builds are walked from live
+  // memory only.
+  if (!p.vm.layout().off.gc64) return;
   p.published = true;
   p.published_G = G;
   const lj::VmLayout& l = p.vm.layout();
@@ -133,6 +139,30 @@ void LuaSplicer::publish(pid_t tgid, Process& p) {
 }
 
 void LuaSplicer::add_process(pid_t tgid) { process(tgid, true); }
+
+void LuaSplicer::unreadable(pid_t tgid, const std::string& why) {
+  ++pending_.unreadable;
+  std::string& w = unread_why_[tgid];
+  if (!why.empty()) w = why;
+}
+
+LuaSpliceStats LuaSplicer::stats() const {
+  LuaSpliceStats s = stats_;
+  for (const auto& [pid, why] : unread_why_)
+    s.problems.push_back(fmt::format("process {}: {}", pid, why.empty() ? "LuaJIT VM found, but no global_State" : why));
+  std::sort(s.problems.begin(), s.problems.end());
+  return s;
+}
+
+void LuaSplicer::commit_sample() {
+  stats_.vm_samples += pending_.vm_samples;
+  stats_.lua_samples += pending_.lua_samples;
+  stats_.trace_samples += pending_.trace_samples;
+  stats_.captured += pending_.captured;
+  stats_.walk_errors += pending_.walk_errors;
+  stats_.unreadable += pending_.unreadable;
+  pending_ = LuaSpliceStats{};
+}
 
 void LuaSplicer::forget_process(pid_t tgid) { processes_.erase(tgid); }
 
@@ -195,16 +225,30 @@ void add_window(const SampleView& s, lj::RemoteMemory& mem) {
 
 bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, std::vector<SplicedFrame>& out,
                         bool& reached_root) {
+  pending_ = LuaSpliceStats{};
   if (native.pcs.empty()) return false;
   Process* p = process(static_cast<pid_t>(s.tgid()), false);
   if (!p) return false;
   const lj::VmLayout* layout = &p->vm.layout();
 
   // Does the native stack run Lua: a VM frame, or stopped in JIT machine code?
-  const bool any_vm = std::any_of(native.pcs.begin(), native.pcs.end(), [&](uint64_t pc) { return layout->in_vm(pc); });
+  const auto in_luajit = [&](uint64_t pc) {
+    if (layout->vm_hi) return layout->in_vm(pc);
+    return std::any_of(layout->exec_ranges.begin(), layout->exec_ranges.end(),
+                       [&](const auto& r) { return pc >= r.first && pc < r.second; });
+  };
+  const bool any_vm = std::any_of(native.pcs.begin(), native.pcs.end(), in_luajit);
   const bool stopped_in_code = !native.reached_root && p->in_anon_code(native.pcs.back());
   if (!any_vm && !stopped_in_code) return false;
-  ++stats_.vm_samples;
+  if (!p->vm.usable()) {
+    // Only a VM range proves Lua ran; without one, LuaJIT's own code on the stack does.
+    if (any_vm || layout->vm_hi) {
+      ++pending_.vm_samples;
+      unreadable(static_cast<pid_t>(s.tgid()), p->vm.message());
+    }
+    return false;
+  }
+  ++pending_.vm_samples;
 
   lj::UserRegs regs;
   std::copy(s.regs().begin(), s.regs().end(), regs.r.begin());
@@ -217,12 +261,17 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     in_vm.r[16] = layout->vm_lo;
     G = p->vm.from_registers(p->mem, in_vm);
   }
-  if (G) publish(static_cast<pid_t>(s.tgid()), *p);
+  if (G) {
+    publish(static_cast<pid_t>(s.tgid()), *p);
+    unread_why_.erase(static_cast<pid_t>(s.tgid()));  // a passing refusal (r14 not yet DISPATCH)
+  } else {
+    unreadable(static_cast<pid_t>(s.tgid()), p->vm.refusal());
+  }
   layout = &p->vm.layout();  // from_registers may pick the other flavour
   const bool captured = G && (s.raw->lua.words[KPERF_LUA_W_FLAGS] & KPERF_LUA_CAPTURED) &&
                         s.raw->lua.words[KPERF_LUA_W_G] == *G;
   if (captured) {
-    ++stats_.captured;
+    ++pending_.captured;
     add_captured(s, layout->off, p->mem);
   }
   add_window(s, p->mem);
@@ -249,7 +298,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
         pcs.clear();
         vm_frame.clear();
       } else {
-        ++stats_.trace_samples;
+        ++pending_.trace_samples;
         pcs.pop_back();  // the trace's own pc: it becomes the Lua frames
         vm_frame.pop_back();
       }
@@ -285,7 +334,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     } catch (const std::exception& e) {
       wr.error = e.what();
     }
-    if (!wr.error.empty()) ++stats_.walk_errors;
+    if (!wr.error.empty()) ++pending_.walk_errors;
     runs.emplace_back();
     for (auto& f : wr.frames) {
       RunFrame rf;
@@ -350,7 +399,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
       out.push_back(SplicedFrame{pcs[i], i > 0, {}});
     }
   }
-  if (any_lua) ++stats_.lua_samples;
+  if (any_lua) ++pending_.lua_samples;
   reached_root = root;
   return true;
 }

@@ -26,12 +26,15 @@ struct SplicedFrame {
   std::string text;  // non-empty: a Lua frame (already formatted)
 };
 
+// Counted once per sample (commit_sample): every count is part of vm_samples.
 struct LuaSpliceStats {
   uint64_t vm_samples = 0;      // samples whose native stack passes through the VM or a trace
   uint64_t lua_samples = 0;     // samples that got at least one Lua frame
   uint64_t trace_samples = 0;   // samples in trace code (native unwind restarted below it)
   uint64_t captured = 0;        // samples carrying the BPF-captured VM state
   uint64_t walk_errors = 0;     // walks that stopped early
+  uint64_t unreadable = 0;      // samples in a LuaJIT VM whose layout is unknown or whose G does not validate
+  std::vector<std::string> problems;  // one line per process whose VM cannot be read (build-id, path, why)
 };
 
 class LuaSplicer {
@@ -56,11 +59,19 @@ class LuaSplicer {
   bool splice(const SampleView& s, const sym::UnwindResult& native, std::vector<SplicedFrame>& out,
               bool& reached_root);
 
-  const LuaSpliceStats& stats() const { return stats_; }
+  // Counts the last splice() of the sample just assembled (a sample may be spliced twice
+  // when its process's maps are re-read): call once per sample.
+  void commit_sample();
+
+  // problems: one line per process whose VM was never read (unknown layout, or no G
+  // validated), with the reason.
+  LuaSpliceStats stats() const;
 
  private:
   struct Process;
   Process* process(pid_t tgid, bool adding);
+  // A sample in a VM kperf cannot read: counted, and the process's reason reported once.
+  void unreadable(pid_t tgid, const std::string& why);
   void publish(pid_t tgid, Process& p);
 
   sym::Session& session_;
@@ -73,6 +84,8 @@ class LuaSplicer {
   };
   std::unordered_map<pid_t, Entry> processes_;
   LuaSpliceStats stats_;
+  LuaSpliceStats pending_;  // the current sample's counts (problems stay in stats_)
+  std::unordered_map<pid_t, std::string> unread_why_;  // processes with unreadable samples and no G
 };
 
 }  // namespace kperf::prof

@@ -148,17 +148,24 @@ RecordSummary Recorder::run() {
 
 std::string format_summary(const RecordSummary& s) {
   const auto& st = s.stacks;
+  const auto& l = s.lua;
   return fmt::format(
       "{} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
       "unwound to a root, {} unwind failures, {} user stack read failures, {} processes",
       st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
       s.bpf.ustack_errors, st.processes.size()) +
-         (s.lua.vm_samples == 0
+         (l.vm_samples == 0
               ? std::string()
-              : fmt::format("; lua: {} samples in LuaJIT code, {} with Lua frames, {} in traces, {} with "
-                            "captured VM state, {} incomplete walks",
-                            s.lua.vm_samples, s.lua.lua_samples, s.lua.trace_samples, s.lua.captured,
-                            s.lua.walk_errors));
+              : fmt::format("; lua: {} samples in LuaJIT code ({} with Lua frames, {} in a VM kperf cannot read), "
+                            "{} in traces, {} with captured VM state, {} incomplete walks",
+                            l.vm_samples, l.lua_samples, l.unreadable, l.trace_samples, l.captured,
+                            l.walk_errors));
+}
+
+std::vector<std::string> lua_problem_lines(const RecordSummary& s) {
+  std::vector<std::string> out;
+  for (const auto& p : s.lua.problems) out.push_back("no Lua frames for " + p);
+  return out;
 }
 
 }  // namespace kperf::prof

@@ -175,6 +175,7 @@ void StackAssembler::add(const SampleView& s) {
       ++stats_.maps_rereads;
       if (load_maps(tgid, p)) res = user_frames(s, p);
     }
+    if (lua_) lua_->commit_sample();  // the last splice of this sample
     ++stats_.user_stacks;
     if (res.reached_root) {
       ++stats_.unwound_to_root;
