@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 
 #include "tests/support/folded_stacks.hpp"
+#include "tests/support/lua_stacks.hpp"
 #include "tests/support/nginx_conf.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
@@ -29,27 +30,6 @@ namespace {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF)"
 #define REQUIRE_LUAJIT() \
   if (access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "needs Debian's luajit"
-
-const char* kHotLua = R"(local function inner(n)
-  local s = 0
-  for i = 1, n do s = s + (i % 7) * 3 end
-  return s
-end
-
-local function outer(n)
-  local t = 0
-  for k = 1, 10 do t = t + inner(n) end
-  return t
-end
-
-if arg[1] == "off" then jit.off() end
-local deadline = os.clock() + tonumber(arg[2] or 5)
-local acc = 0
-while os.clock() < deadline do
-  acc = acc + outer(1000)
-end
-print(acc)
-)";
 
 const char* kDeepLua = R"(jit.off()
 local function spin() local s = 0 for i = 1, 100000 do s = s + i % 3 end return s end
@@ -76,59 +56,6 @@ while os.clock() < deadline do
 end
 )";
 
-// A closure per iteration, collected right after its call; strings of its size then
-// take its memory (as other objects do on a busy server) before kperf walks the sample.
-const char* kClosuresLua = R"(if arg[1] == "off" then jit.off() end
-local function spin(n)
-  local s = 0
-  for i = 1, n do s = s + i % 7 end
-  return s
-end
-local keep, it = {}, 0
-local deadline = os.clock() + 5
-while os.clock() < deadline do
-  it = it + 1
-  local f = function(n)
-    return spin(n) + it
-  end
-  f(20000)
-  f = nil
-  collectgarbage()
-  for j = 1, 8 do keep[j] = string.format("%021d-%d", it, j) end
-end
-)";
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-
-// Index of the first frame (from `from`) matching pred, or npos.
-size_t find_frame(const Stack& s, const std::function<bool(const std::string&)>& pred, size_t from = 0) {
-  for (size_t i = from; i < s.frames.size(); ++i)
-    if (pred(s.frames[i])) return i;
-  return std::string::npos;
-}
-
-// Share of samples whose stack satisfies pred.
-double share(const std::vector<Stack>& stacks, const std::function<bool(const Stack&)>& pred) {
-  uint64_t n = 0, all = 0;
-  for (const auto& s : stacks) {
-    all += s.count;
-    if (pred(s)) n += s.count;
-  }
-  return all ? double(n) / double(all) : 0;
-}
-
-std::string top_stacks(const std::vector<Stack>& stacks, size_t n = 6) {
-  std::vector<Stack> v = stacks;
-  std::sort(v.begin(), v.end(), [](const Stack& a, const Stack& b) { return a.count > b.count; });
-  std::string out;
-  for (size_t i = 0; i < v.size() && i < n; ++i) {
-    std::string line;
-    for (const auto& f : v[i].frames) line += (line.empty() ? "" : ";") + f;
-    out += fmt::format("{} {}\n", v[i].count, line.substr(0, 600));
-  }
-  return out;
-}
-
 // kperf record -F 499 -d 3 [extra] -- cmd; returns the folded stacks.
 std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cmd,
                           const std::vector<std::string>& extra = {}) {
@@ -141,21 +68,6 @@ std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cm
   auto stacks = parse_folded(read_file(dir.file("out.folded")));
   EXPECT_GT(total_samples(stacks), 300u) << r.err;
   return stacks;
-}
-
-// main chunk -> outer -> inner (innermost inner_suffix, e.g. "_[j]"), lines as given.
-// The main chunk's frame (first line 0, or its executing line with --lua-lines).
-bool is_main_chunk(const std::string& f, const std::string& chunk) { return starts_with(f, "? " + chunk + ":"); }
-
-bool hot_chain(const Stack& s, const std::string& chunk, int outer_line, int inner_line, bool jit) {
-  const size_t m = find_frame(s, [&](const std::string& f) { return is_main_chunk(f, chunk); });
-  if (m == std::string::npos || m + 2 >= s.frames.size()) return false;
-  const std::string outer = fmt::format("outer {}:{}", chunk, outer_line);
-  const std::string inner = fmt::format("inner {}:{}", chunk, inner_line);
-  if (s.frames[m + 1] != outer && s.frames[m + 1] != outer + "_[j]") return false;
-  if (jit) return s.frames[m + 2] == inner + "_[j]";
-  if (inner_line == 0) return starts_with(s.frames[m + 2], "inner " + chunk + ":");  // any line
-  return s.frames[m + 2] == inner;
 }
 
 bool reaches_main(const Stack& s) {

@@ -1,0 +1,332 @@
+// The LuaJIT build matrix: for every build of KPERF_SHARED_DIR/luajit (built into
+// BUILD/peers by the luajit_peers fixture), the layout kperf reads from the build's
+// machine code against offsetof from the build's own headers, the fields it learns from
+// the live process, and `kperf record -F 199 -d 3` on Lua scripts (JIT on and off,
+// pcall, coroutines, collected closures, a C host linking the build's libluajit).
+// Each record case prints one row of the matrix table (build, script, samples, % whole
+// chain, % with a Lua frame, JIT frames).
+#include <gtest/gtest.h>
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "profiler/luajit/find_vm.hpp"
+#include "profiler/luajit/remote_memory.hpp"
+#include "profiler/luajit/vm_layout.hpp"
+#include "tests/integration/luajit/lj_test_target.hpp"
+#include "tests/support/folded_stacks.hpp"
+#include "tests/support/lua_stacks.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace kperf::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace lj = kperf::prof::lj;
+
+struct Peer {
+  const char* name;  // BUILD/peers/luajit-NAME (scripts/peers/luajit)
+  bool gc64;
+  bool lua20;  // LuaJIT 2.0: no global_State.cur_L, refused with a message
+};
+const Peer kPeers[] = {
+    {"20190507", false, false}, {"20190507-gc64", true, false}, {"20201027", true, false},
+    {"20231117", true, false},  {"2.1-2026", true, false},      {"2.1-2026-nogc64", false, false},
+    {"2.0.5", false, true},
+};
+
+void PrintTo(const Peer& p, std::ostream* os) { *os << p.name; }  // ctest names: the build
+
+std::string peer_dir(const Peer& p) { return std::string(KPERF_BUILD_DIR) + "/peers/luajit-" + p.name; }
+
+#define REQUIRE_PEERS()                                                                                  \
+  if (access(KPERF_SHARED_DIR "/luajit", F_OK) != 0)                                                     \
+    GTEST_SKIP() << "needs the project's shared folder: KPERF_SHARED_DIR/luajit holds the LuaJIT sources"; \
+  ASSERT_EQ(access((peer_dir(GetParam()) + "/.built").c_str(), F_OK), 0)                                 \
+      << peer_dir(GetParam()) << " not built: run ctest -R luajit_peers_build (scripts/peers/luajit)"
+#define REQUIRE_ROOT() \
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF, ptrace)"
+
+class LuajitPeer : public ::testing::TestWithParam<Peer> {};
+
+// offsetof(...) of the peer's own headers, compiled with its XCFLAGS.
+std::map<std::string, long> header_offsets(const Peer& p, const TempDir& dir) {
+  const std::string d = peer_dir(p);
+  std::vector<std::string> argv{"gcc"};
+  std::istringstream xc(read_file(d + "/xcflags"));
+  for (std::string f; xc >> f;) argv.push_back(f);
+  argv.insert(argv.end(), {"-I", d + "/tree/src", "-o", dir.file("offsets"), KPERF_LJ_OFFSETS_C});
+  const auto cc = run(argv, 60);
+  EXPECT_EQ(cc.status, 0) << cc.err;
+  const auto r = run({dir.file("offsets")}, 10);
+  std::map<std::string, long> m;
+  std::istringstream in(r.out);
+  for (std::string k; in >> k;) in >> m[k];
+  return m;
+}
+
+void expect_code_layout(const lj::VmOffsets& o, std::map<std::string, long>& h, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(o.gc64, h["gc64"] == 1);
+#define CHECK_FIELD(f) EXPECT_EQ(long(o.f), h[#f]) << #f;
+  CHECK_FIELD(L_glref) CHECK_FIELD(L_base) CHECK_FIELD(L_top) CHECK_FIELD(L_stack) CHECK_FIELD(L_cframe)
+  CHECK_FIELD(L_stacksize) CHECK_FIELD(G_vmstate) CHECK_FIELD(G_cur_L) CHECK_FIELD(G_jit_base)
+  CHECK_FIELD(dispatch_from_G) CHECK_FIELD(J_from_G) CHECK_FIELD(J_trace) CHECK_FIELD(J_sizetrace)
+  CHECK_FIELD(tr_nsnap) CHECK_FIELD(tr_ir) CHECK_FIELD(tr_nk) CHECK_FIELD(tr_snap) CHECK_FIELD(tr_snapmap)
+  CHECK_FIELD(tr_startpt) CHECK_FIELD(tr_startpc) CHECK_FIELD(tr_szmcode) CHECK_FIELD(tr_mcode)
+  CHECK_FIELD(tr_traceno) CHECK_FIELD(fn_gct) CHECK_FIELD(fn_ffid) CHECK_FIELD(fn_pc) CHECK_FIELD(fn_cfunc)
+  CHECK_FIELD(pt_sizebc) CHECK_FIELD(pt_k) CHECK_FIELD(pt_sizept) CHECK_FIELD(pt_chunkname)
+  CHECK_FIELD(pt_firstline) CHECK_FIELD(pt_numline) CHECK_FIELD(pt_lineinfo) CHECK_FIELD(pt_uvinfo)
+  CHECK_FIELD(pt_varinfo) CHECK_FIELD(sizeof_GCproto) CHECK_FIELD(cframe_pc)
+#undef CHECK_FIELD
+}
+
+// The layout read from the machine code of the shared library and of the executable
+// (static VM) equals offsetof from the tree's headers; LuaJIT 2.0 is refused, saying why.
+TEST_P(LuajitPeer, LayoutFromMachineCodeMatchesHeaders) {
+  REQUIRE_PEERS();
+  TempDir dir;
+  auto h = header_offsets(GetParam(), dir);
+  ASSERT_GT(h.size(), 40u) << "offsets of " << GetParam().name << "'s headers";
+  for (const std::string f : {"/lib/libluajit-5.1.so.2", "/bin/luajit"}) {
+    const auto d = lj::layout_of_file(peer_dir(GetParam()) + f);
+    ASSERT_TRUE(d.found) << f << ": " << d.message;
+    if (GetParam().lua20) {
+      EXPECT_FALSE(d.usable);
+      EXPECT_NE(d.message.find("cur_L"), std::string::npos) << d.message;
+      EXPECT_NE(d.message.find(f), std::string::npos) << d.message;
+      EXPECT_NE(d.message.find("build-id"), std::string::npos) << d.message;
+      continue;
+    }
+    ASSERT_TRUE(d.usable) << d.message;
+    expect_code_layout(d.layout.off, h, f);
+  }
+}
+
+const char* kSpinLua = R"(jit.off()
+local function inner(n)
+  local s = 0
+  for i = 1, n do s = s + (i % 7) * 3 end
+  return s
+end
+io.stdout:write("ready\n") io.stdout:flush()
+while true do inner(100000) end
+)";
+
+// What only the live process tells (the GG layout: sizeof(lua_State)) is
+// learned at the first G found from r14 in the interpreter, and equals offsetof.
+TEST_P(LuajitPeer, LiveFieldsMatchHeaders) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  if (GetParam().lua20) GTEST_SKIP() << "LuaJIT 2.0 is refused (no cur_L): nothing learned live";
+  TempDir dir;
+  auto h = header_offsets(GetParam(), dir);
+  write_file(dir.file("spin.lua"), kSpinLua);
+  ChildProcess child({peer_dir(GetParam()) + "/bin/luajit", dir.file("spin.lua")}, {}, dir.file("out"));
+  ASSERT_TRUE(wait_for_text(dir.file("out"), "ready", 10s)) << read_file(dir.file("out"));
+  lj::VmFinder finder(child.pid());
+  ASSERT_TRUE(finder.usable()) << finder.message();
+  lj::RemoteMemory mem(child.pid());
+  Tracer tr(child.pid());
+  ASSERT_TRUE(tr.ok()) << tr.error();
+  std::optional<std::uint64_t> G;
+  for (int i = 0; i < 200 && !G; ++i) {
+    std::this_thread::sleep_for(2ms);
+    lj::UserRegs regs;
+    ASSERT_TRUE(tr.interrupt(regs));
+    mem.clear();
+    G = finder.from_registers(mem, regs);
+    tr.resume();
+  }
+  ASSERT_TRUE(G) << "no G from r14 in 200 stops: " << finder.refusal();
+  EXPECT_EQ(long(finder.layout().off.sizeof_lua_State), h["sizeof_lua_State"]);
+  EXPECT_TRUE(lj::validate_G(mem, finder.layout().off, *G));
+}
+
+struct Recorded {
+  std::vector<Stack> stacks;
+  std::string err;  // kperf's stderr
+};
+
+Recorded record(const TempDir& dir, const std::vector<std::string>& cmd) {
+  std::vector<std::string> argv{KPERF_BINARY, "record", "-F", "199", "-d", "3", "-o", dir.file("out.folded"), "--"};
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  const auto r = run(argv, 60);
+  EXPECT_EQ(r.status, 0) << r.err;
+  Recorded out{parse_folded(read_file(dir.file("out.folded"))), r.err};
+  EXPECT_GT(total_samples(out.stacks), 300u) << r.err;
+  return out;
+}
+
+bool has_jit_frame(const std::vector<Stack>& stacks) {
+  return std::any_of(stacks.begin(), stacks.end(), [](const Stack& s) {
+    return find_frame(s, [](const std::string& f) { return f.ends_with("_[j]"); }) != std::string::npos;
+  });
+}
+
+// One row of the matrix table; returns the whole-chain share.
+double row(const Peer& p, const std::string& script, const Recorded& r, const std::string& chunk,
+           const std::function<bool(const Stack&)>& chain) {
+  const double whole = share(r.stacks, chain);
+  const double lua = share(r.stacks, [&](const Stack& s) { return has_lua_frame(s, chunk); });
+  std::printf("| %s | %s | %llu | %.1f%% | %.1f%% | %s |\n", p.name, script.c_str(),
+              static_cast<unsigned long long>(total_samples(r.stacks)), 100 * whole, 100 * lua,
+              has_jit_frame(r.stacks) ? "yes" : "no");
+  return whole;
+}
+
+// LuaJIT 2.0 (refused): kperf says so in one line naming the file and counts its samples.
+void expect_refusal(const Recorded& r, const std::string& file) {
+  EXPECT_NE(r.err.find("kperf record: no Lua frames for process"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cur_L"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(" 0 in a VM kperf cannot read"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("in a VM kperf cannot read"), std::string::npos) << r.err;
+}
+
+void hot(const Peer& p, bool jit, const std::vector<std::string>& runner, const std::string& label) {
+  TempDir dir;
+  const std::string chunk = dir.file("hot.lua");
+  // The C host passes no arguments: the script's first line sets them (lines unchanged).
+  const std::string args = fmt::format(R"(arg = {{"{}", "5"}} )", jit ? "on" : "off");
+  write_file(chunk, (runner.size() == 1 && runner[0].ends_with("/host") ? args : "") + kHotLua);
+  std::vector<std::string> cmd = runner;
+  cmd.insert(cmd.end(), {chunk, jit ? "on" : "off", "5"});
+  const auto r = record(dir, cmd);
+  const double whole = row(p, label + (jit ? " JIT on" : " JIT off"), r, chunk,
+                           [&](const Stack& s) { return hot_chain(s, chunk, 7, 1, jit); });
+  if (p.lua20) return expect_refusal(r, runner.back());
+  EXPECT_GE(whole, 0.90) << top_stacks(r.stacks);
+  if (jit) EXPECT_TRUE(has_jit_frame(r.stacks)) << top_stacks(r.stacks);
+}
+
+std::vector<std::string> luajit_of(const Peer& p) { return {peer_dir(p) + "/bin/luajit"}; }
+
+TEST_P(LuajitPeer, HotChainJitOn) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  hot(GetParam(), true, luajit_of(GetParam()), "hot");
+}
+
+TEST_P(LuajitPeer, HotChainJitOff) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  hot(GetParam(), false, luajit_of(GetParam()), "hot");
+}
+
+// The embedded case: a small C host linking this build's libluajit-5.1.so.
+TEST_P(LuajitPeer, EmbeddedHostChains) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  TempDir dir;
+  const std::string lib = peer_dir(GetParam()) + "/lib";
+  const auto cc = run({"gcc", "-o", dir.file("host"), KPERF_LJ_HOST_C, "-L" + lib, "-l:libluajit-5.1.so.2",
+                       "-Wl,-rpath," + lib},
+                      60);
+  ASSERT_EQ(cc.status, 0) << cc.err;
+  for (bool jit : {true, false}) hot(GetParam(), jit, {dir.file("host")}, "embedded");
+}
+
+const char* kPcallLua = R"(jit.off()
+local function work(n)
+  local s = 0
+  for i = 1, n do s = s + i % 7 end
+  return s
+end
+local function guarded(n)
+  local ok, v = pcall(work, n)
+  return v
+end
+local deadline = os.clock() + 5
+while os.clock() < deadline do guarded(20000) end
+)";
+
+TEST_P(LuajitPeer, PcallChain) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  TempDir dir;
+  const std::string chunk = dir.file("pcall.lua");
+  write_file(chunk, kPcallLua);
+  const auto r = record(dir, {luajit_of(GetParam())[0], chunk});
+  const double whole = row(GetParam(), "pcall", r, chunk, [&](const Stack& s) {
+    return has_sequence(s, {"guarded " + chunk + ":7", "pcall", "work " + chunk + ":2"});
+  });
+  if (GetParam().lua20) return expect_refusal(r, luajit_of(GetParam())[0]);
+  EXPECT_GE(whole, 0.90) << top_stacks(r.stacks);
+}
+
+const char* kCoroutineLua = R"(jit.off()
+local function work(n)
+  local s = 0
+  for i = 1, n do s = s + i % 7 end
+  return s
+end
+local function body()
+  while true do coroutine.yield(work(20000)) end
+end
+local co = coroutine.wrap(body)
+local deadline = os.clock() + 5
+while os.clock() < deadline do co() end
+)";
+
+// A coroutine's frames: body -> work (the resumer chain below it is the walker's
+// resumer handling, tested in tests/integration/lua_frames).
+TEST_P(LuajitPeer, CoroutineChain) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  TempDir dir;
+  const std::string chunk = dir.file("co.lua");
+  write_file(chunk, kCoroutineLua);
+  const auto r = record(dir, {luajit_of(GetParam())[0], chunk});
+  const double whole = row(GetParam(), "coroutine", r, chunk, [&](const Stack& s) {
+    return has_sequence(s, {"body " + chunk + ":7", "work " + chunk + ":1"});
+  });
+  if (GetParam().lua20) return expect_refusal(r, luajit_of(GetParam())[0]);
+  EXPECT_GE(whole, 0.90) << top_stacks(r.stacks);
+}
+
+// Closures created and collected per iteration: main chunk -> f -> spin. GC64 builds get
+// the functions captured at sample time (BPF); with 32-bit references kperf reads them
+// later, so a collected closure may lose its frame: there, spin is still named.
+TEST_P(LuajitPeer, CollectedClosures) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  TempDir dir;
+  const std::string chunk = dir.file("closures.lua");
+  write_file(chunk, kClosuresLua);
+  const auto r = record(dir, {luajit_of(GetParam())[0], chunk, "off"});
+  const auto spin = [&](const Stack& s) {
+    return find_frame(s, [&](const std::string& f) { return starts_with(f, "spin " + chunk + ":2"); }) !=
+           std::string::npos;
+  };
+  const double whole = row(GetParam(), "closures", r, chunk, [&](const Stack& s) {
+    const size_t m = find_frame(s, [&](const std::string& f) { return is_main_chunk(f, chunk); });
+    return m != std::string::npos && m + 2 < s.frames.size() && s.frames[m + 1] == "f " + chunk + ":11" &&
+           s.frames[m + 2] == "spin " + chunk + ":2";
+  });
+  if (GetParam().lua20) return expect_refusal(r, luajit_of(GetParam())[0]);
+  EXPECT_GE(share(r.stacks, spin), 0.5) << top_stacks(r.stacks);
+  if (GetParam().gc64) EXPECT_GE(whole, 0.45) << top_stacks(r.stacks);
+}
+
+std::string peer_name(const ::testing::TestParamInfo<Peer>& info) {
+  std::string n = info.param.name;
+  std::replace_if(n.begin(), n.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  return "v" + n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Builds, LuajitPeer, ::testing::ValuesIn(kPeers), peer_name);
+
+}  // namespace
+}  // namespace kperf::test
