@@ -16,6 +16,7 @@
 #include "profiler/luajit/process_maps.hpp"
 #include "profiler/luajit/proto_cache.hpp"
 #include "profiler/luajit/remote_memory.hpp"
+#include "profiler/luajit/resumer.hpp"
 
 namespace kperf::prof {
 
@@ -131,6 +132,17 @@ void LuaSplicer::publish(pid_t tgid, Process& p) {
   v.L_stacksize = l.off.L_stacksize;
   v.L_cframe = l.off.L_cframe;
   v.cframe_pc = l.off.cframe_pc;
+  // Coroutine resumers (profiler/luajit/resumer.hpp): the VM's C frames, and in nginx
+  // ngx_lua's co_ctx through luajit2's exdata2.
+  v.L_glref = l.off.L_glref;
+  v.cframe_size = lj::kCframeSize;
+  v.cframe_L = lj::cframe_saved_L(l.off);
+  if (p.vm.nginx_main_L()) {
+    const lj::NgxCoroutineLayout n;
+    v.L_exdata2 = lj::exdata2_offset(l);
+    v.ngx_coctx_co = n.coctx_co;
+    v.ngx_coctx_parent = n.coctx_parent;
+  }
   try {
     listener_(tgid, v);
   } catch (const std::exception&) {
@@ -213,6 +225,37 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
   }
 }
 
+// What the kernel side found about cur_L's resumer: its words and window as snapshots,
+// and cur_L's C frame and the one above it from the copied native stack (the resume
+// call's return address and saved lua_State, as at sample time).
+lj::ResumerCapture add_resumer(const SampleView& s, const lj::VmOffsets& o, bool nginx, lj::RemoteMemory& mem) {
+  const auto& w = s.raw->lua.words;
+  const uint64_t flags = w[KPERF_LUA_W_FLAGS];
+  lj::ResumerCapture c;
+  c.in_vm = flags & KPERF_LUA_RES_IN_VM;
+  c.ngx = flags & KPERF_LUA_RES_NGX;
+  c.deeper = flags & KPERF_LUA_RES_DEEPER;
+  c.ngx_expected = nginx;
+  const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
+  if (cf >= s.user_sp() && cf - s.user_sp() + 2 * lj::kCframeSize <= s.ustack.size()) {
+    const auto* at = s.ustack.data() + (cf - s.user_sp());
+    mem.add_snapshot(cf, std::vector<unsigned char>(at, at + 2 * lj::kCframeSize));
+  }
+  const uint64_t rL = w[KPERF_LUA_W_RES_L];
+  if (rL) {
+    c.L = rL;
+    snap(mem, rL + o.L_glref, w[KPERF_LUA_W_G]);
+    snap(mem, rL + o.L_base, w[KPERF_LUA_W_RES_BASE]);
+    snap(mem, rL + o.L_stack, w[KPERF_LUA_W_RES_STACK]);
+    snap(mem, rL + o.L_stacksize, static_cast<uint32_t>(w[KPERF_LUA_W_RES_STACKSIZE]));
+    if (!s.lua_resumer_window.empty()) {
+      mem.add_snapshot(w[KPERF_LUA_W_RES_WINDOW_ADDR],
+                       std::vector<unsigned char>(s.lua_resumer_window.begin(), s.lua_resumer_window.end()));
+    }
+  }
+  return c;
+}
+
 // The captured window alone (the kernel side keeps it before G is known).
 void add_window(const SampleView& s, lj::RemoteMemory& mem) {
   if (!s.lua_window.empty()) {
@@ -270,9 +313,11 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
   layout = &p->vm.layout();  // from_registers may pick the other flavour
   const bool captured = G && (s.raw->lua.words[KPERF_LUA_W_FLAGS] & KPERF_LUA_CAPTURED) &&
                         s.raw->lua.words[KPERF_LUA_W_G] == *G;
+  lj::ResumerCapture resumer;
   if (captured) {
     ++pending_.captured;
     add_captured(s, layout->off, p->mem);
+    resumer = add_resumer(s, layout->off, p->vm.nginx_main_L().has_value(), p->mem);
   }
   add_window(s, p->mem);
 
@@ -328,6 +373,8 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
   std::vector<std::vector<RunFrame>> runs;  // innermost run first, each innermost first
   if (G) {
     lj::FrameWalker walker(p->mem, *layout, p->protos);
+    // A resumer runs on after the sample: only what was captured names it.
+    walker.set_resumer_capture(captured ? &resumer : nullptr, false);
     lj::WalkResult wr;
     try {
       wr = walker.walk_sample(*G, regs);

@@ -6,7 +6,7 @@
 namespace kperf::prof {
 
 static_assert(sizeof(kperf_sample) % 8 == 0, "record header keeps the user stack 8-aligned");
-static_assert(sizeof(kperf_lua_state) == 256, "the LuaJIT state slot has a fixed size");
+static_assert(sizeof(kperf_lua_state) == 320, "the LuaJIT state slot has a fixed size");
 
 std::string_view SampleView::comm() const {
   const char* c = raw->comm;
@@ -26,11 +26,16 @@ std::optional<SampleView> parse_sample(std::span<const uint8_t> record) {
   v.kstack = std::span<const __u64>(s->kstack, s->kstack_len);
   v.ustack = record.subspan(sizeof(kperf_sample), s->ustack_len);
   const auto& lw = s->lua.words;
-  if ((lw[KPERF_LUA_W_FLAGS] & KPERF_LUA_WINDOW) && lw[KPERF_LUA_W_WINDOW_LEN] <= KPERF_LUA_WINDOW_BYTES &&
-      lw[KPERF_LUA_W_WINDOW_OFF] >= sizeof(kperf_sample) && lw[KPERF_LUA_W_WINDOW_OFF] <= record.size() &&
-      lw[KPERF_LUA_W_WINDOW_LEN] <= record.size() - lw[KPERF_LUA_W_WINDOW_OFF]) {
-    v.lua_window = record.subspan(lw[KPERF_LUA_W_WINDOW_OFF], lw[KPERF_LUA_W_WINDOW_LEN]);
-  }
+  // A window in the record's tail: [off, off + len) within the record, len <= max.
+  auto window = [&](uint64_t flag, int off, int len, uint64_t max) -> std::span<const uint8_t> {
+    if (!(lw[KPERF_LUA_W_FLAGS] & flag) || lw[len] > max || lw[off] < sizeof(kperf_sample) ||
+        lw[off] > record.size() || lw[len] > record.size() - lw[off])
+      return {};
+    return record.subspan(lw[off], lw[len]);
+  };
+  v.lua_window = window(KPERF_LUA_WINDOW, KPERF_LUA_W_WINDOW_OFF, KPERF_LUA_W_WINDOW_LEN, KPERF_LUA_WINDOW_BYTES);
+  v.lua_resumer_window = window(KPERF_LUA_RES_WINDOW, KPERF_LUA_W_RES_WINDOW_OFF, KPERF_LUA_W_RES_WINDOW_LEN,
+                                KPERF_LUA_RES_WINDOW_BYTES);
   return v;
 }
 

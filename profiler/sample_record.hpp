@@ -17,6 +17,7 @@ struct SampleView {
   std::span<const __u64> kstack;   // kernel return addresses, innermost first
   std::span<const uint8_t> ustack;   // copied user stack, starting at the user sp
   std::span<const uint8_t> lua_window;  // captured Lua stack slots (empty if none)
+  std::span<const uint8_t> lua_resumer_window;  // the coroutine resumer's slots (empty if none)
 
   uint32_t tgid() const { return raw->tgid; }
   uint32_t tid() const { return raw->tid; }

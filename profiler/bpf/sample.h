@@ -12,7 +12,7 @@
 #define KPERF_NREGS 17              /* DWARF x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
 #define KPERF_MAX_USTACK (64 * 1024)  /* largest --stack-size */
 #define KPERF_PAGE_SIZE 4096
-#define KPERF_LUA_STATE_WORDS 32    /* 256 bytes reserved for the LuaJIT VM state */
+#define KPERF_LUA_STATE_WORDS 40    /* 320 bytes reserved for the LuaJIT VM state */
 
 /* DWARF register numbers used in kperf_sample.regs. */
 #define KPERF_REG_RBP 6
@@ -43,6 +43,7 @@ struct kperf_lua_state {
 };
 
 #define KPERF_LUA_WINDOW_BYTES 4096 /* Lua stack slots captured below the start base */
+#define KPERF_LUA_RES_WINDOW_BYTES 2048 /* the resumer's slots below its base (second window) */
 
 /* kperf_lua_state.words[] */
 enum kperf_lua_word {
@@ -66,6 +67,15 @@ enum kperf_lua_word {
    *       ffid 1 (C): GCfuncC.f; fast function: 0.
    * Per-call closures are often collected before userspace walks the sample: these
    * words keep the frames nameable (their prototypes live on). */
+  /* The Lua thread that resumed cur_L, as it was at sample time (it runs again right
+   * after, so userspace cannot read it later): see KPERF_LUA_RES_* below. */
+  KPERF_LUA_W_RES_L = 30,           /* its lua_State (0: none found) */
+  KPERF_LUA_W_RES_BASE = 31,        /* its base: the frame of its resume call */
+  KPERF_LUA_W_RES_STACK = 32,       /* its stack */
+  KPERF_LUA_W_RES_STACKSIZE = 33,   /* its stacksize (u32) */
+  KPERF_LUA_W_RES_WINDOW_ADDR = 34, /* its slots below RES_BASE: target address of the first byte */
+  KPERF_LUA_W_RES_WINDOW_LEN = 35,  /* valid bytes (<= KPERF_LUA_RES_WINDOW_BYTES) */
+  KPERF_LUA_W_RES_WINDOW_OFF = 36,  /* byte offset in the record (after the first window's room) */
 };
 
 #define KPERF_LUA_NFUNCS 8  /* frames whose function is captured (KPERF_LUA_W_FUNCS) */
@@ -75,9 +85,26 @@ static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS,
 #else
 _Static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the captured functions");
 #endif
+#ifdef __cplusplus
+static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_W_RES_L, "resumer words after the functions");
+#else
+_Static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_W_RES_L, "resumer words after the functions");
+#endif
 
 #define KPERF_LUA_CAPTURED 0x1  /* the words above were read */
 #define KPERF_LUA_WINDOW 0x2    /* the window was read */
+/* Who resumed cur_L (a coroutine's frames continue with its resumer's):
+ * RES_IN_VM: coroutine.resume / wrap in the VM (cur_L's C frame returns into the VM);
+ *   RES_L is the resumer saved in the C frame above it, if that checks out.
+ * RES_NGX: ngx_lua's coroutine context of cur_L checked out (exdata2 -> co_ctx whose co
+ *   is cur_L); RES_L is the parent coroutine's, 0 for an entry coroutine (resumed by
+ *   nginx's C code, which the native stack shows).
+ * RES_DEEPER: the resumer was itself resumed that way (not captured).
+ * RES_WINDOW: the resumer's window was read. */
+#define KPERF_LUA_RES_IN_VM 0x4
+#define KPERF_LUA_RES_NGX 0x8
+#define KPERF_LUA_RES_DEEPER 0x10
+#define KPERF_LUA_RES_WINDOW 0x20
 
 /* Value of the lua_vms map (key: tgid), filled by userspace once it knows G. */
 struct kperf_lua_vm {
@@ -86,6 +113,11 @@ struct kperf_lua_vm {
   __u32 G_vmstate, G_cur_L, G_jit_base;
   __u32 L_base, L_stack, L_stacksize, L_cframe;
   __u32 cframe_pc;
+  /* The resumer of a coroutine (KPERF_LUA_RES_*): lua_State glref; a VM C frame's size
+   * and where it saves its lua_State; luajit2's exdata2 (0: none) and, in ngx_lua's
+   * ngx_http_lua_co_ctx_t, the coroutine and the parent context. */
+  __u32 L_glref, cframe_size, cframe_L;
+  __u32 L_exdata2, ngx_coctx_co, ngx_coctx_parent;
 };
 
 /* One sample. The ring buffer record is sizeof(struct kperf_sample) + the configured

@@ -258,9 +258,77 @@ static __always_inline void capture_funcs(__u64 *w, const __u8 *tail, __u64 lo, 
   w[KPERF_LUA_W_NFUNCS] = n;
 }
 
+/* Who resumed coroutine L, read now because the resumer runs again right after (see
+ * KPERF_LUA_RES_* in sample.h): coroutine.resume / wrap in the VM call lj_vm_resume,
+ * whose C frame (L's) lies right below the resumer's C frame and returns into the VM;
+ * the resumer's frame holds its lua_State. ngx_lua instead yields the parent coroutine
+ * and resumes L from C: L's co_ctx (luajit2 exdata2) names the parent's. The resumer's
+ * base and the slots below it (its frames down to the resume call) go into the record;
+ * userspace walks them like cur_L's. */
+static __always_inline void capture_resumer(struct kperf_sample *s, const struct kperf_lua_vm *vm, __u64 G,
+                                            __u64 L, __u64 cframe, __u8 *tail, __u64 tail_off)
+{
+  __u64 *w = s->lua.words;
+  const __u64 cf = cframe & ~3ull;
+  if (!cf || !vm->cframe_size)
+    return;
+  const __u64 outer = cf + vm->cframe_size;
+  const __u64 ret = read_u64(outer - 8);
+  __u64 rL = 0;
+  if (ret >= vm->vm_lo && ret < vm->vm_hi) {
+    w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_IN_VM;
+    const __u64 cand = read_u64(outer + vm->cframe_L);
+    if (cand && cand != L && read_u64(cand + vm->L_glref) == G &&
+        (read_u64(cand + vm->L_cframe) & ~3ull) == outer) {
+      rL = cand;
+      const __u64 ret2 = read_u64(outer + vm->cframe_size - 8);
+      if (ret2 >= vm->vm_lo && ret2 < vm->vm_hi)
+        w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_DEEPER;
+    }
+  } else if (vm->L_exdata2) {
+    const __u64 coctx = read_u64(L + vm->L_exdata2);
+    if (coctx && read_u64(coctx + vm->ngx_coctx_co) == L) {
+      w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_NGX;
+      const __u64 parent = read_u64(coctx + vm->ngx_coctx_parent);
+      const __u64 cand = parent ? read_u64(parent + vm->ngx_coctx_co) : 0;
+      if (cand && cand != L && read_u64(cand + vm->L_glref) == G) {
+        rL = cand;
+        if (read_u64(parent + vm->ngx_coctx_parent))
+          w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_DEEPER;
+      }
+    }
+  }
+  if (!rL)
+    return;
+  const __u64 base = read_u64(rL + vm->L_base);
+  const __u64 stack = read_u64(rL + vm->L_stack);
+  __u32 stacksize = 0;
+  bpf_probe_read_user(&stacksize, sizeof(stacksize), (const void *)(rL + vm->L_stacksize));
+  if (!stack || base <= stack || base > stack + 8 * (__u64)stacksize)
+    return;
+  w[KPERF_LUA_W_RES_L] = rL;
+  w[KPERF_LUA_W_RES_BASE] = base;
+  w[KPERF_LUA_W_RES_STACK] = stack;
+  w[KPERF_LUA_W_RES_STACKSIZE] = stacksize;
+  __u64 lo = base > KPERF_LUA_RES_WINDOW_BYTES ? base - KPERF_LUA_RES_WINDOW_BYTES : 0;
+  if (lo < stack)
+    lo = stack;
+  __u64 len = base - lo;
+  asm volatile("" : "+r"(len)); /* keep the bound check on the register passed below */
+  if (len == 0 || len > KPERF_LUA_RES_WINDOW_BYTES)
+    return;
+  if (bpf_probe_read_user(tail, len, (const void *)lo) != 0)
+    return;
+  w[KPERF_LUA_W_RES_WINDOW_ADDR] = lo;
+  w[KPERF_LUA_W_RES_WINDOW_LEN] = len;
+  w[KPERF_LUA_W_RES_WINDOW_OFF] = tail_off;
+  w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
+}
+
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
- * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record. The
- * record has KPERF_LUA_WINDOW_BYTES of room at tail (offset tail_off). */
+ * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record, and what
+ * capture_resumer finds. The record has KPERF_LUA_WINDOW_BYTES of room at tail (offset
+ * tail_off), then KPERF_LUA_RES_WINDOW_BYTES for the resumer. */
 static __always_inline void capture_lua(struct kperf_sample *s, const struct kperf_lua_vm *vm, __u8 *tail,
                                         __u64 tail_off)
 {
@@ -322,6 +390,7 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
    * Lua frames will be spliced: keep the words, skip the window and the functions. */
   if (!(cframe & ~3ull) && !in_vm)
     return;
+  capture_resumer(s, vm, G, L, cframe, tail + KPERF_LUA_WINDOW_BYTES, tail_off + KPERF_LUA_WINDOW_BYTES);
 
   /* Where the userspace walker starts: BASE in the interpreter, else jit_base while a
    * trace's frame is current (a trace, or GC / a helper called from it), else L->base. */
@@ -369,7 +438,8 @@ int kperf_sample(struct bpf_perf_event_data *ctx)
   const struct kperf_lua_vm *vm = bpf_map_lookup_elem(&lua_vms, &tgid);
   struct kperf_sample *s;
   if (vm)
-    s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size + KPERF_LUA_WINDOW_BYTES, 0);
+    s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size + KPERF_LUA_WINDOW_BYTES + KPERF_LUA_RES_WINDOW_BYTES,
+                            0);
   else
     s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size, 0);
   if (!s) {

@@ -307,26 +307,28 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
 }
 
 void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out) {
-  // coroutine.resume in the VM calls lj_vm_resume, which builds the coroutine's C frame
-  // (CFRAME_SIZE bytes, saved L at +0x10) right below the resumer's own C frame, and
-  // saves the resumer's BASE in its lua_State. A coroutine resumed from C code (nginx's
-  // lua_resume) fails the check and ends the walk: the native stack shows that part.
-  const VmOffsets& o = layout_.off;
-  constexpr std::uint64_t kCframeSize = 80;
-  for (int depth = 0; depth < 16 && out.complete && !out.truncated; ++depth) {
-    auto cf = mem_.u64(L + o.L_cframe);
-    if (!cf || (*cf & ~3ull) == 0) return;
-    std::uint64_t outer_cf = (*cf & ~3ull) + kCframeSize;
-    auto rL = mem_.u64(outer_cf + 0x10);
-    if (!rL || *rL == L || *rL == 0) return;
-    auto rG = mem_.u64(*rL + o.L_glref);
-    auto rcf = mem_.u64(*rL + o.L_cframe);
-    if (!rG || *rG != G || !rcf || (*rcf & ~3ull) != outer_cf) return;
-    auto rbase = mem_.u64(*rL + o.L_base);
-    if (!rbase) return;
+  // A coroutine's frames continue with its resumer's (resumer.hpp): the resumer's run
+  // goes on in the same native VM group (a resume in the VM never leaves it; an ngx_lua
+  // parent is suspended, not on the native stack), so the coroutine's bottom frame is no
+  // C boundary. Only the first resumer is captured at sample time; beyond it, only
+  // whether there is one is known.
+  const ResumerCapture* capture = capture_;
+  ResumerCapture beyond;
+  for (int depth = 0; depth < 16 && out.complete && !out.truncated && !out.frames.empty(); ++depth) {
+    const Resumer r = find_resumer(mem_, layout_, G, L, capture, live_resumers_);
+    if (r.kind == Resumer::Kind::None) return;
+    out.frames.back().called_from_c = false;
+    if (r.kind == Resumer::Kind::Unknown) {
+      out.frames.push_back(pseudo("[lua:coroutine]"));
+      return;
+    }
     out.complete = false;
-    walk_stack(*rL, *rbase, 0, out);
-    L = *rL;
+    walk_stack(r.L, r.base, 0, out);
+    L = r.L;
+    if (capture) {
+      beyond = capture->beyond();
+      capture = &beyond;
+    }
   }
 }
 

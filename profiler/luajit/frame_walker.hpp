@@ -2,7 +2,8 @@
 // the interpreter's BASE register, from a trace's jit_base, or from cur_L->base; names
 // each function as debug.getinfo(f, "n") would and gives its chunk, first and executing
 // line; inside a trace, adds the frames of functions it inlined (from its snapshots).
-// Also turns the VM state into pseudo frames ([lua:gc], [lua:jit-compiler]...).
+// Also turns the VM state into pseudo frames ([lua:gc], [lua:jit-compiler]...), and
+// continues a coroutine's frames with its resumer's (resumer.hpp) or [lua:coroutine].
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include "profiler/luajit/lua_frame.hpp"
 #include "profiler/luajit/proto_cache.hpp"
 #include "profiler/luajit/remote_memory.hpp"
+#include "profiler/luajit/resumer.hpp"
 #include "profiler/luajit/user_regs.hpp"
 #include "profiler/luajit/vm_layout.hpp"
 
@@ -35,9 +37,16 @@ public:
       : mem_(mem), layout_(layout), protos_(protos) {}
 
   void set_max_frames(std::size_t n) { max_frames_ = n; }
-  // After a coroutine's frames, continue with the Lua thread that resumed it from Lua
-  // (coroutine.resume / wrap in the VM). Default on.
+  // After a coroutine's frames, continue with the Lua thread that resumed it (resume /
+  // wrap in the VM, ngx_lua's parent coroutine), or [lua:coroutine]. Default on.
   void set_follow_resumers(bool on) { follow_resumers_ = on; }
+  // What the sampler captured about cur_L's resumer (nullptr: none). live_ok: a resumer
+  // may be read now (a stopped process: the default); false in a running process,
+  // where it has moved on since the sample.
+  void set_resumer_capture(const ResumerCapture* capture, bool live_ok) {
+    capture_ = capture;
+    live_resumers_ = live_ok;
+  }
 
   // Walks L's stack from `base` (the BASE of the innermost frame). top_pc: the PC of
   // the innermost Lua frame (points after the executing instruction; 0 = unknown).
@@ -62,6 +71,8 @@ private:
   ProtoCache& protos_;
   std::size_t max_frames_ = 512;
   bool follow_resumers_ = true;
+  const ResumerCapture* capture_ = nullptr;
+  bool live_resumers_ = true;
   std::optional<std::string> caller_site_name(std::uint64_t caller_frame, std::uint64_t pc);
   void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
   // Inside trace traceno at rip: the frames of functions inlined into it (innermost

@@ -21,7 +21,7 @@ struct Record {
 
 TEST(SampleRecord, LayoutKeepsStackAlignedAndLuaSlotFixed) {
   EXPECT_EQ(sizeof(kperf_sample) % 8, 0u);
-  EXPECT_EQ(sizeof(kperf_lua_state), 256u);
+  EXPECT_EQ(sizeof(kperf_lua_state), 320u);
   EXPECT_EQ(offsetof(kperf_sample, ustack), sizeof(kperf_sample));
   EXPECT_EQ(offsetof(kperf_sample, regs) % 8, 0u);
 }
@@ -83,6 +83,34 @@ TEST(SampleRecord, RejectsShortAndInconsistentRecords) {
   EXPECT_TRUE(parse_sample(r.span(r.size())).has_value());
   // Misaligned views are refused rather than read.
   EXPECT_FALSE(parse_sample(std::span<const uint8_t>(r.bytes() + 1, r.size() - 8)).has_value());
+}
+
+TEST(SampleRecord, LuaWindowsInTheTail) {
+  // The Lua stack window and the coroutine resumer's window follow the user stack.
+  Record r(64 + KPERF_LUA_WINDOW_BYTES + KPERF_LUA_RES_WINDOW_BYTES);
+  auto& w = r.sample()->lua.words;
+  const uint64_t first = sizeof(kperf_sample) + 64, second = first + KPERF_LUA_WINDOW_BYTES;
+  w[KPERF_LUA_W_FLAGS] = KPERF_LUA_CAPTURED | KPERF_LUA_WINDOW | KPERF_LUA_RES_WINDOW;
+  w[KPERF_LUA_W_WINDOW_OFF] = first;
+  w[KPERF_LUA_W_WINDOW_LEN] = 24;
+  w[KPERF_LUA_W_RES_WINDOW_OFF] = second;
+  w[KPERF_LUA_W_RES_WINDOW_LEN] = 16;
+  r.bytes()[second + 15] = 0xcd;
+  auto v = parse_sample(r.span(r.size()));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->lua_window.size(), 24u);
+  ASSERT_EQ(v->lua_resumer_window.size(), 16u);
+  EXPECT_EQ(v->lua_resumer_window[15], 0xcd);
+  // Without its flag, too long, or past the record's end: no resumer window.
+  w[KPERF_LUA_W_FLAGS] &= ~uint64_t(KPERF_LUA_RES_WINDOW);
+  EXPECT_TRUE(parse_sample(r.span(r.size()))->lua_resumer_window.empty());
+  w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
+  w[KPERF_LUA_W_RES_WINDOW_LEN] = KPERF_LUA_RES_WINDOW_BYTES + 8;
+  EXPECT_TRUE(parse_sample(r.span(r.size()))->lua_resumer_window.empty());
+  w[KPERF_LUA_W_RES_WINDOW_LEN] = 16;
+  w[KPERF_LUA_W_RES_WINDOW_OFF] = r.size() - 8;
+  EXPECT_TRUE(parse_sample(r.span(r.size()))->lua_resumer_window.empty());
+  EXPECT_EQ(parse_sample(r.span(r.size()))->lua_window.size(), 24u);
 }
 
 }  // namespace
