@@ -5,12 +5,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
+
+#include "kperf/gateway/lab_nginx.hpp"
 
 namespace kperf {
 
@@ -284,7 +289,35 @@ void LocalKongGateway::stop() noexcept {
   if (!started_) return;
   started_ = false;
   try {
+    // `kong stop` signals nginx and returns: wait (bounded) until the master and its
+    // workers are gone, then SIGKILL what is left of them, by pid.
+    pid_t master = master_;
+    if (master <= 0) {
+      try {
+        master = read_pid_file(local_pid_file(spec_));
+      } catch (const std::exception&) {
+      }
+    }
+    std::vector<pid_t> pids;
+    if (master > 0) {
+      pids = child_processes(master, "nginx:");
+      pids.push_back(master);
+    }
     run_(local_stop_command(kong_, spec_));
+    auto alive = [](pid_t p) {
+      std::ifstream stat(fmt::format("/proc/{}/stat", p));
+      std::string line;
+      if (!std::getline(stat, line)) return false;
+      const auto close = line.rfind(')');
+      return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::any_of(pids.begin(), pids.end(), alive) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (pid_t p : pids) {
+      if (alive(p)) ::kill(p, SIGKILL);
+    }
   } catch (...) {
   }
   master_ = -1;

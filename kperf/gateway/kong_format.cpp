@@ -69,7 +69,12 @@ void rename(json& config, const char* from, const char* to) {
   config.erase(from);
 }
 
-void convert_plugin(json& plugin, bool to3, bool before21) {
+// prometheus: 3.x collects these metrics only when asked; 2.x always does, and refuses
+// the fields.
+constexpr const char* kPrometheus3Metrics[] = {"status_code_metrics", "latency_metrics", "bandwidth_metrics",
+                                               "upstream_health_metrics"};
+
+void convert_plugin(json& plugin, bool from3, bool to3, bool before21) {
   if (!plugin.is_object()) return;
   const std::string name = plugin.value("name", "");
   auto c = plugin.find("config");
@@ -82,16 +87,26 @@ void convert_plugin(json& plugin, bool to3, bool before21) {
     }
     if (name == "pre-function" || name == "post-function") rename(*c, "functions", "access");
     if (name == "aws-lambda") c->erase("proxy_scheme");
-  } else if (before21 && lists) {
-    rename(*c, "allow", "whitelist");
-    rename(*c, "deny", "blacklist");
+    if (name == "prometheus" && !from3) {
+      for (const char* m : kPrometheus3Metrics) {
+        if (!c->contains(m)) (*c)[m] = true;
+      }
+    }
+  } else {
+    if (before21 && lists) {
+      rename(*c, "allow", "whitelist");
+      rename(*c, "deny", "blacklist");
+    }
+    if (name == "prometheus") {
+      for (const char* m : kPrometheus3Metrics) c->erase(m);
+    }
   }
 }
 
-void convert_plugins(json& owner, bool to3, bool before21) {
+void convert_plugins(json& owner, bool from3, bool to3, bool before21) {
   auto it = owner.find("plugins");
   if (it == owner.end() || !it->is_array()) return;
-  for (auto& p : *it) convert_plugin(p, to3, before21);
+  for (auto& p : *it) convert_plugin(p, from3, to3, before21);
 }
 
 void convert_routes(json& owner, bool from3, bool to3, bool before21) {
@@ -100,7 +115,7 @@ void convert_routes(json& owner, bool from3, bool to3, bool before21) {
   for (auto& r : *it) {
     if (!r.is_object()) continue;
     convert_paths(r, from3, to3);
-    convert_plugins(r, to3, before21);
+    convert_plugins(r, from3, to3, before21);
   }
 }
 
@@ -126,14 +141,14 @@ json declarative_for_kong(const json& config, std::string_view kong_version) {
   const bool from3 = config.value("_format_version", "") == "3.0";
   out["_format_version"] = *format;
   convert_routes(out, from3, to3, before21);
-  convert_plugins(out, to3, before21);
+  convert_plugins(out, from3, to3, before21);
   for (const char* owners : {"services", "consumers"}) {
     auto it = out.find(owners);
     if (it == out.end() || !it->is_array()) continue;
     for (auto& o : *it) {
       if (!o.is_object()) continue;
       convert_routes(o, from3, to3, before21);
-      convert_plugins(o, to3, before21);
+      convert_plugins(o, from3, to3, before21);
     }
   }
   return out;

@@ -27,7 +27,11 @@ std::optional<std::string> declarative_format_for(std::string_view kong_version)
 // - plugins (top-level and nested in services, routes, consumers): to 3.x
 //   `whitelist`/`blacklist` become `allow`/`deny` (acl, bot-detection, ip-restriction),
 //   pre-/post-function `functions` becomes `access`, aws-lambda's `proxy_scheme` is
-//   dropped; to Kong < 2.1, `allow`/`deny` become `whitelist`/`blacklist`.
+//   dropped, and prometheus from an older format gets status_code_metrics,
+//   latency_metrics, bandwidth_metrics and upstream_health_metrics true (what older Kongs
+//   always collected); to Kong 2.x and older, prometheus loses those fields (2.x refuses
+//   them and collects those metrics anyway), and to Kong < 2.1 `allow`/`deny` become
+//   `whitelist`/`blacklist`.
 // Throws std::runtime_error for a version it cannot read.
 nlohmann::json declarative_for_kong(const nlohmann::json& config, std::string_view kong_version);
 

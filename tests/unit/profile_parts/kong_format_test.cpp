@@ -45,6 +45,13 @@ TEST(KongFormat, From3xToKong2) {
   EXPECT_EQ(k3["_format_version"], "3.0");  // the input is not modified
 }
 
+TEST(KongFormat, PrometheusMetricSwitchesDroppedForKong2) {
+  const json k = json::parse(R"({"_format_version": "3.0", "plugins": [{"name": "prometheus",
+      "config": {"per_consumer": false, "status_code_metrics": true, "latency_metrics": true}}]})");
+  EXPECT_EQ(declarative_for_kong(k, "2.4.0")["plugins"][0]["config"], json::parse(R"({"per_consumer": false})"));
+  EXPECT_EQ(declarative_for_kong(k, "3.4.2")["plugins"][0]["config"], k["plugins"][0]["config"]);
+}
+
 TEST(KongFormat, From3xToKong1UsesOldListNames) {
   const json out = declarative_for_kong(k3, "1.5.0");
   EXPECT_EQ(out["_format_version"], "1.1");
@@ -59,7 +66,8 @@ TEST(KongFormat, From2xToKong3) {
     "services": [{"name": "s", "url": "http://127.0.0.1:1/", "routes": [{"paths": ["/s/\\d+", "/plain", "~/already"]}],
                   "plugins": [{"name": "pre-function", "config": {"functions": ["return"]}}]}],
     "consumers": [{"username": "c", "plugins": [{"name": "acl", "config": {"whitelist": ["g"], "blacklist": ["h"]}}]}],
-    "plugins": [{"name": "aws-lambda", "config": {"proxy_scheme": "https", "function_name": "f"}}]
+    "plugins": [{"name": "aws-lambda", "config": {"proxy_scheme": "https", "function_name": "f"}},
+                {"name": "prometheus", "config": {"per_consumer": true}}]
   })");
   const json out = declarative_for_kong(k2, "3.4.2");
   EXPECT_EQ(out["_format_version"], "3.0");
@@ -70,6 +78,10 @@ TEST(KongFormat, From2xToKong3) {
   EXPECT_EQ(out["services"][0]["plugins"][0]["config"], json::parse(R"({"access": ["return"]})"));
   EXPECT_EQ(out["consumers"][0]["plugins"][0]["config"], json::parse(R"({"allow": ["g"], "deny": ["h"]})"));
   EXPECT_EQ(out["plugins"][0]["config"], json::parse(R"({"function_name": "f"})"));
+  // 2.x collected every prometheus metric: 3.x is asked for them
+  EXPECT_EQ(out["plugins"][1]["config"],
+            json::parse(R"({"per_consumer": true, "status_code_metrics": true, "latency_metrics": true,
+                            "bandwidth_metrics": true, "upstream_health_metrics": true})"));
   // 2.x to 2.x: paths mean the same, nothing escaped or marked
   EXPECT_EQ(declarative_for_kong(k2, "2.4.0")["services"][0]["routes"][0]["paths"][0], "/s/\\d+");
 }
