@@ -7,6 +7,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 namespace kperf {
 namespace {
 
@@ -178,6 +180,32 @@ TEST(DriverDocker, StartSequenceForGitVersion) {
   EXPECT_EQ(seq, (std::vector<std::string>{"info", "git clone", "git fetch", "git checkout", "image", "pull", "rm",
                                            "run", "inspect", "logs", "logs", "stop", "rm"}));
   EXPECT_EQ(fake->calls[5], (Argv{"docker", "pull", "kong:3.10.0"}));
+  std::filesystem::remove_all(work);
+}
+
+// The workload's config is mounted in the format the image's Kong accepts: kong:2.4.0
+// gets _format_version 2.1 (and a 3.x regex path loses its `~`), a git checkout the
+// format of the version its kong/meta.lua declares.
+TEST(DriverDocker, WritesTheConfigForTheImagesKong) {
+  const auto work = std::filesystem::temp_directory_path() / ("kperf-docker-cfg-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  KongGatewaySpec s = spec_for("2.4.0");
+  s.work_dir = work;
+  s.declarative_config = work / "kong.json";
+  s.status_port = 1;
+  s.config = nlohmann::json::parse(
+      R"({"_format_version": "3.0", "services": [{"name": "a", "url": "http://127.0.0.1:9/",
+          "routes": [{"paths": ["~/r/\\d+"]}]}]})");
+  auto fake = std::make_shared<FakeDocker>();
+  fake->image_present = true;
+  {
+    DockerKong kong(s, {}, [fake](const Command& c) { return (*fake)(c); });
+    EXPECT_THROW(kong.start(), std::runtime_error);  // the fake container never runs
+  }
+  auto written = nlohmann::json::parse(std::ifstream(work / "kong.json"));
+  EXPECT_EQ(written["_format_version"], "2.1");
+  EXPECT_EQ(written["services"][0]["routes"][0]["paths"][0], "/r/\\d+");
   std::filesystem::remove_all(work);
 }
 
