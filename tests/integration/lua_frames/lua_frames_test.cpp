@@ -56,6 +56,50 @@ while os.clock() < deadline do
 end
 )";
 
+// A producer resumed with coroutine.resume and one wrapped with coroutine.wrap, both
+// called from consumer; the main chunk also sorts and reads the clock between rounds
+// (where a resumer read after it ran on would leave the coroutines' samples).
+const char* kCoroutineLua = R"(if arg[1] == "off" then jit.off() end
+local function burn(n)
+  local s = 0
+  for i = 1, n do s = s + (i % 7) end
+  return s
+end
+
+local function producer()
+  while true do
+    coroutine.yield(burn(20000))
+  end
+end
+
+local function wrapped_producer()
+  while true do
+    coroutine.yield(burn(20000))
+  end
+end
+
+local function consumer(co, gen)
+  local t = 0
+  for i = 1, 20 do
+    local _, v = coroutine.resume(co)
+    t = t + v + gen()
+  end
+  return t
+end
+
+local deadline = os.clock() + tonumber(arg[2] or 5)
+local co = coroutine.create(producer)
+local gen = coroutine.wrap(wrapped_producer)
+local acc = 0
+while os.clock() < deadline do
+  local t = {}
+  for i = 1, 200 do t[i] = (i * 7919) % 2003 end
+  table.sort(t)
+  acc = acc + consumer(co, gen)
+end
+print(acc)
+)";
+
 // kperf record -F 499 -d 3 [extra] -- cmd; returns the folded stacks.
 std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cmd,
                           const std::vector<std::string>& extra = {}) {
@@ -376,6 +420,50 @@ TEST(LuaFrames, LuaCLuaSandwichInOrder) {
       ordered += s.count;
   }
   EXPECT_GE(double(ordered), 0.9 * double(cmp_samples)) << top_stacks(stacks);
+}
+
+// Samples inside a coroutine body continue with its resumer's stack: main chunk ->
+// consumer -> coroutine.resume (or wrap's coroutine.wrap_aux) -> the body, and never
+// under an unrelated frame; an unknown resumer only as [lua:coroutine].
+void check_coroutine_callers(const std::string& mode) {
+  TempDir dir;
+  write_file(dir.file("co.lua"), kCoroutineLua);
+  const std::string chunk = dir.file("co.lua");
+  const auto stacks = record(dir, {"/usr/bin/luajit", chunk, mode, "5"});
+  uint64_t body = 0, right = 0, unknown = 0;
+  for (const auto& s : stacks) {
+    const size_t b = find_frame(s, [&](const std::string& f) {
+      return f == "? " + chunk + ":8" || f == "? " + chunk + ":14" || f == "? " + chunk + ":8_[j]" ||
+             f == "? " + chunk + ":14_[j]";
+    });
+    if (b == std::string::npos) continue;
+    body += s.count;
+    const bool wrapped = starts_with(s.frames[b], "? " + chunk + ":14");
+    const std::string resume = wrapped ? "coroutine.wrap_aux" : "coroutine.resume";
+    if (b >= 3 && s.frames[b - 1] == resume && starts_with(s.frames[b - 2], "consumer " + chunk + ":20") &&
+        starts_with(s.frames[b - 3], "? " + chunk + ":0") && reaches_main(s))
+      right += s.count;
+    else if (b >= 1 && s.frames[b - 1] == "[lua:coroutine]")
+      unknown += s.count;
+  }
+  std::printf("  %s: %llu coroutine samples, %llu with the right caller, %llu [lua:coroutine]\n", mode.c_str(),
+              static_cast<unsigned long long>(body), static_cast<unsigned long long>(right),
+              static_cast<unsigned long long>(unknown));
+  ASSERT_GT(body, 300u) << top_stacks(stacks);
+  EXPECT_GE(double(right), 0.95 * double(body)) << top_stacks(stacks);
+  EXPECT_EQ(body - right - unknown, 0u) << "coroutine samples under an unrelated frame\n" << top_stacks(stacks);
+}
+
+TEST(LuaFrames, CoroutinesKeepTheirCallersInterpreted) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  check_coroutine_callers("off");
+}
+
+TEST(LuaFrames, CoroutinesKeepTheirCallersJit) {
+  REQUIRE_ROOT();
+  REQUIRE_LUAJIT();
+  check_coroutine_callers("on");
 }
 
 TEST(LuaFrames, NginxContentHandler) {
