@@ -136,7 +136,7 @@ std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driv
   if (driver == "docker") return std::make_unique<DockerKong>(spec);
   LocalOptions lo;
   lo.kong_prefix = a.kong_prefix;
-  return std::make_unique<LocalKongGateway>(spec, lo);
+  return std::make_unique<LocalKongGateway>(spec, lo, bounded_runner(std::chrono::minutes(2)));
 }
 
 // One profiled subject: a workload on the lab gateway, or on one Kong version.
@@ -438,7 +438,8 @@ int run_profile_command(const ProfileArgs& a) {
       if (s.workload.load().target == LoadSpec::Target::Gateway) s.workload.check_lab();
       continue;
     }
-    s.driver = a.driver.empty() ? choose_kong_driver(*s.version, local, default_runner()) : a.driver;
+    s.driver = a.driver.empty() ? choose_kong_driver(*s.version, local, bounded_runner(std::chrono::seconds(60)))
+                                : a.driver;
     if (s.driver == "docker") check_docker_available(default_runner());  // names the alternatives
     if (s.driver == "local") (void)find_local_kong(local);  // throws naming the alternatives when there is no Kong
   }

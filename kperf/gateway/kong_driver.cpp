@@ -139,6 +139,10 @@ CommandRunner default_runner() {
   return [](const Command& c) { return run_command(c); };
 }
 
+CommandRunner bounded_runner(std::chrono::milliseconds timeout) {
+  return [timeout](const Command& c) { return run_command(c, timeout); };
+}
+
 KongVersionSpec parse_version_spec(std::string_view text) {
   KongVersionSpec v;
   v.text = std::string(text);

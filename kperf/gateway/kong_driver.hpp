@@ -45,6 +45,8 @@ CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout 
 
 // The default runner: run_command with its default timeout.
 CommandRunner default_runner();
+// run_command killing what runs longer than `timeout` (`kong start`, `kong version`).
+CommandRunner bounded_runner(std::chrono::milliseconds timeout);
 
 // "2.4.0" (a release), "3.0.0-rc.1", or "git:REF" (a branch, tag or commit of Kong).
 struct KongVersionSpec {
