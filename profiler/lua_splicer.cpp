@@ -194,6 +194,23 @@ void snap(lj::RemoteMemory& mem, uint64_t addr, T value) {
   mem.add_snapshot(addr, std::move(b));
 }
 
+// The innermost frames' functions as they were at sample time (pairs from word `first`,
+// their number in word `count`): a closure collected since (its memory freed or reused)
+// still names its frame; its prototype lives on.
+void add_funcs(const __u64* w, int count, int first, uint64_t max, const lj::VmOffsets& o, lj::RemoteMemory& mem) {
+  const uint64_t nfuncs = std::min<uint64_t>(w[count], max);
+  for (uint64_t i = 0; i < nfuncs; ++i) {
+    const uint64_t word = w[first + 2 * i];
+    const uint64_t fn = word & KPERF_LUA_FN_ADDR_MASK;
+    const auto ffid = static_cast<uint8_t>(word >> 48);
+    const uint64_t value = w[first + 2 * i + 1];
+    if (fn == 0 || o.fn_ffid != o.fn_gct + 1) continue;
+    mem.add_snapshot(fn + o.fn_gct, {8 /* gct: ~LJ_TFUNC */, ffid});
+    if (ffid == 0) snap(mem, fn + o.fn_pc, value);
+    if (ffid == 1) snap(mem, fn + o.fn_cfunc, value);
+  }
+}
+
 // The BPF-captured words and window as snapshots (consistent with the sample).
 void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory& mem) {
   const auto& w = s.raw->lua.words;
@@ -210,19 +227,7 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
     const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
     if (cf) snap(mem, cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
   }
-  // The innermost frames' functions as they were at sample time: a closure collected
-  // since (its memory freed or reused) still names its frame; its prototype lives on.
-  const uint64_t nfuncs = std::min<uint64_t>(w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS);
-  for (uint64_t i = 0; i < nfuncs; ++i) {
-    const uint64_t word = w[KPERF_LUA_W_FUNCS + 2 * i];
-    const uint64_t fn = word & KPERF_LUA_FN_ADDR_MASK;
-    const auto ffid = static_cast<uint8_t>(word >> 48);
-    const uint64_t value = w[KPERF_LUA_W_FUNCS + 2 * i + 1];
-    if (fn == 0 || o.fn_ffid != o.fn_gct + 1) continue;
-    mem.add_snapshot(fn + o.fn_gct, {8 /* gct: ~LJ_TFUNC */, ffid});
-    if (ffid == 0) snap(mem, fn + o.fn_pc, value);
-    if (ffid == 1) snap(mem, fn + o.fn_cfunc, value);
-  }
+  add_funcs(w, KPERF_LUA_W_NFUNCS, KPERF_LUA_W_FUNCS, KPERF_LUA_NFUNCS, o, mem);
 }
 
 // What the kernel side found about cur_L's resumer: its words and window as snapshots,
@@ -252,6 +257,7 @@ lj::ResumerCapture add_resumer(const SampleView& s, const lj::VmOffsets& o, bool
       mem.add_snapshot(w[KPERF_LUA_W_RES_WINDOW_ADDR],
                        std::vector<unsigned char>(s.lua_resumer_window.begin(), s.lua_resumer_window.end()));
     }
+    add_funcs(w, KPERF_LUA_W_RES_NFUNCS, KPERF_LUA_W_RES_FUNCS, KPERF_LUA_RES_NFUNCS, o, mem);
   }
   return c;
 }

@@ -6,7 +6,7 @@
 namespace kperf::prof {
 
 static_assert(sizeof(kperf_sample) % 8 == 0, "record header keeps the user stack 8-aligned");
-static_assert(sizeof(kperf_lua_state) == 320, "the LuaJIT state slot has a fixed size");
+static_assert(sizeof(kperf_lua_state) == 384, "the LuaJIT state slot has a fixed size");
 
 std::string_view SampleView::comm() const {
   const char* c = raw->comm;

@@ -12,7 +12,7 @@
 #define KPERF_NREGS 17              /* DWARF x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
 #define KPERF_MAX_USTACK (64 * 1024)  /* largest --stack-size */
 #define KPERF_PAGE_SIZE 4096
-#define KPERF_LUA_STATE_WORDS 40    /* 320 bytes reserved for the LuaJIT VM state */
+#define KPERF_LUA_STATE_WORDS 48    /* 384 bytes reserved for the LuaJIT VM state */
 
 /* DWARF register numbers used in kperf_sample.regs. */
 #define KPERF_REG_RBP 6
@@ -76,9 +76,13 @@ enum kperf_lua_word {
   KPERF_LUA_W_RES_WINDOW_ADDR = 34, /* its slots below RES_BASE: target address of the first byte */
   KPERF_LUA_W_RES_WINDOW_LEN = 35,  /* valid bytes (<= KPERF_LUA_RES_WINDOW_BYTES) */
   KPERF_LUA_W_RES_WINDOW_OFF = 36,  /* byte offset in the record (after the first window's room) */
+  KPERF_LUA_W_RES_NFUNCS = 37,      /* valid pairs in KPERF_LUA_W_RES_FUNCS */
+  KPERF_LUA_W_RES_FUNCS = 38,       /* KPERF_LUA_RES_NFUNCS pairs for the resumer's innermost frames,
+                                     * as KPERF_LUA_W_FUNCS */
 };
 
 #define KPERF_LUA_NFUNCS 8  /* frames whose function is captured (KPERF_LUA_W_FUNCS) */
+#define KPERF_LUA_RES_NFUNCS 4  /* the resumer's (KPERF_LUA_W_RES_FUNCS) */
 #define KPERF_LUA_FN_ADDR_MASK ((1ull << 47) - 1)
 #ifdef __cplusplus
 static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the captured functions");
@@ -87,8 +91,10 @@ _Static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS
 #endif
 #ifdef __cplusplus
 static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_W_RES_L, "resumer words after the functions");
+static_assert(KPERF_LUA_W_RES_FUNCS + 2 * KPERF_LUA_RES_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the resumer's");
 #else
 _Static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_W_RES_L, "resumer words after the functions");
+_Static_assert(KPERF_LUA_W_RES_FUNCS + 2 * KPERF_LUA_RES_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the resumer's");
 #endif
 
 #define KPERF_LUA_CAPTURED 0x1  /* the words above were read */

@@ -185,34 +185,37 @@ static __always_inline __u64 read_u64(__u64 addr)
 #define LJ_FRAME_TYPEP 7ull
 #define LJ_FRAME_VARG 3ull
 
-/* A slot of the captured window (window bytes [0, len) hold [lo, lo + len)); 0 outside. */
-static __always_inline int window_slot(const __u8 *tail, __u64 lo, __u64 len, __u64 addr, __u64 *out)
+/* A slot of a captured window (window bytes [0, len) hold [lo, lo + len), room for wmax
+ * bytes at tail); 0 outside. */
+static __always_inline int window_slot(const __u8 *tail, __u64 lo, __u64 len, __u64 addr, __u64 *out,
+                                       const __u64 wmax)
 {
   __u64 off = addr - lo;
-  if (addr < lo || len < LJ_SLOT || off > len - LJ_SLOT || off > KPERF_LUA_WINDOW_BYTES - LJ_SLOT)
+  if (addr < lo || len < LJ_SLOT || off > len - LJ_SLOT || off > wmax - LJ_SLOT)
     return 0;
   asm volatile("" : "+r"(off));
-  if (off > KPERF_LUA_WINDOW_BYTES - LJ_SLOT)
+  if (off > wmax - LJ_SLOT)
     return 0;
   *out = *(const __u64 *)(tail + off);
   return 1;
 }
 
-/* The functions of the innermost KPERF_LUA_NFUNCS frames, following the same links as
- * the userspace walker (profiler/luajit/frame_walker.cpp) over the captured window:
- * a closure created per call may be collected (its memory reused) before userspace
- * reads it, but what naming needs of it (ffid and pc, or a C function's f) is here. */
-static __always_inline void capture_funcs(__u64 *w, const __u8 *tail, __u64 lo, __u64 len, __u64 start,
-                                          __u64 bottom)
+/* The functions of the innermost nmax frames (pairs into out, their number into *nout),
+ * following the same links as the userspace walker (profiler/luajit/frame_walker.cpp)
+ * over a captured window (room wmax): a closure created per call may be collected (its
+ * memory reused) before userspace reads it, but what naming needs of it (ffid and pc,
+ * or a C function's f) is here. */
+static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 nmax, const __u8 *tail, __u64 lo,
+                                          __u64 len, const __u64 wmax, __u64 start, __u64 bottom)
 {
   __u64 frame = start - LJ_SLOT;
   __u32 n = 0;
   /* Recursion repeats the function and the return PC: read each once. */
   __u64 last_fn = 0, last_word = 0, last_val = 0, last_ret = 0, last_a = 0;
-  for (int i = 0; i < KPERF_LUA_NFUNCS; i++) {
+  for (int i = 0; i < nmax; i++) {
     __u64 ftv, link;
-    if (frame <= bottom || !window_slot(tail, lo, len, frame - LJ_SLOT, &ftv) ||
-        !window_slot(tail, lo, len, frame, &link))
+    if (frame <= bottom || !window_slot(tail, lo, len, frame - LJ_SLOT, &ftv, wmax) ||
+        !window_slot(tail, lo, len, frame, &link, wmax))
       break;
     if ((ftv >> 47) != LJ_ITYPE_FUNC)
       break;
@@ -228,14 +231,14 @@ static __always_inline void capture_funcs(__u64 *w, const __u8 *tail, __u64 lo, 
       last_word = fn | ((__u64)ffid << 48);
       last_val = ffid == 0 ? f[3] /* pc */ : ffid == 1 ? f[4] /* f */ : 0;
     }
-    w[KPERF_LUA_W_FUNCS + 2 * i] = last_word;
-    w[KPERF_LUA_W_FUNCS + 2 * i + 1] = last_val;
+    out[2 * i] = last_word;
+    out[2 * i + 1] = last_val;
     n = i + 1;
-    if (n == KPERF_LUA_NFUNCS)
+    if (n == nmax)
       break; /* no need for the next frame's address */
     if ((link & LJ_FRAME_TYPEP) == LJ_FRAME_VARG) { /* the real frame lies below */
       frame -= link & ~LJ_FRAME_TYPEP;
-      if (!window_slot(tail, lo, len, frame, &link))
+      if (!window_slot(tail, lo, len, frame, &link, wmax))
         break;
     }
     __u64 prev;
@@ -255,7 +258,7 @@ static __always_inline void capture_funcs(__u64 *w, const __u8 *tail, __u64 lo, 
       break;
     frame = prev;
   }
-  w[KPERF_LUA_W_NFUNCS] = n;
+  *nout = n;
 }
 
 /* Who resumed coroutine L, read now because the resumer runs again right after (see
@@ -323,6 +326,9 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   w[KPERF_LUA_W_RES_WINDOW_LEN] = len;
   w[KPERF_LUA_W_RES_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
+  /* A suspended parent's frames run per-request closures too (nginx handlers). */
+  capture_funcs(&w[KPERF_LUA_W_RES_FUNCS], &w[KPERF_LUA_W_RES_NFUNCS], KPERF_LUA_RES_NFUNCS, tail, lo, len,
+                KPERF_LUA_RES_WINDOW_BYTES, base, stack + LJ_SLOT);
 }
 
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
@@ -415,7 +421,8 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_WINDOW_LEN] = len;
   w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
-  capture_funcs(w, tail, lo, len, start, stack + LJ_SLOT);
+  capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
+                KPERF_LUA_WINDOW_BYTES, start, stack + LJ_SLOT);
 }
 
 SEC("perf_event")

@@ -21,7 +21,7 @@ struct Record {
 
 TEST(SampleRecord, LayoutKeepsStackAlignedAndLuaSlotFixed) {
   EXPECT_EQ(sizeof(kperf_sample) % 8, 0u);
-  EXPECT_EQ(sizeof(kperf_lua_state), 320u);
+  EXPECT_EQ(sizeof(kperf_lua_state), 384u);
   EXPECT_EQ(offsetof(kperf_sample, ustack), sizeof(kperf_sample));
   EXPECT_EQ(offsetof(kperf_sample, regs) % 8, 0u);
 }
