@@ -382,6 +382,20 @@ TEST(LabGateway, StopLeavesNoProcessAndNoRunDir) {
   EXPECT_THAT(kperf::child_processes(::getpid(), "nginx"), ::testing::IsEmpty());
 }
 
+// Kong runs (and the baseline) start only the upstream: one nginx master, the upstream,
+// serving; the lab's limits do not apply to a workload the lab gateway could not run.
+TEST(LabGateway, UpstreamOnlyStartsNoGateway) {
+  Workload kong_only = inline_workload(kEchoService + "  plugins: [{name: ip-restriction, config: {allow: [127.0.0.1]}}]\n");
+  EXPECT_THROW(Lab(kong_only, small()), std::runtime_error);  // the lab gateway lacks ip-restriction
+  LabOptions o = small();
+  o.with_gateway = false;
+  Lab lab(kong_only, o);
+  EXPECT_EQ(kperf::http_get(lab.upstream_port(), "/test").status, 200);
+  EXPECT_EQ(lab.gateway_master_pid(), -1);
+  EXPECT_THAT(kperf::child_processes(::getpid(), "nginx"), ::testing::ElementsAre(lab.upstream_master_pid()));
+  EXPECT_FALSE(fs::exists(lab.run_dir() / "gateway.conf"));
+}
+
 TEST(LabGateway, KeptRunDirHasConfsAndLogs) {
   fs::path dir = fs::temp_directory_path() / ("kperf-lab-test-" + std::to_string(::getpid()));
   fs::remove_all(dir);
