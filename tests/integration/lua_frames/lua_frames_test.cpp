@@ -466,6 +466,72 @@ TEST(LuaFrames, CoroutinesKeepTheirCallersJit) {
   check_coroutine_callers("on");
 }
 
+// ngx_lua runs coroutine.resume / wrap by yielding the parent coroutine and resuming the
+// child from C, and light threads (ngx.thread.spawn) likewise: each body's samples go on
+// with the parent's frames (the handler, a per-request closure) and the call that
+// started it, named.
+TEST(LuaFrames, NginxCoroutinesAndLightThreadsKeepTheirParents) {
+  REQUIRE_ROOT();
+  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
+      access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
+    GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
+  TempDir dir;
+  chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
+  const std::string chunk = dir.file("co_handler.lua");
+  write_file(chunk, R"(local function burn(n)
+  local s = 0
+  for i = 1, n do s = s + i % 7 end
+  return s
+end
+
+local function handle()
+  local co = coroutine.create(function() burn(30000) coroutine.yield() end)
+  coroutine.resume(co)
+  local w = coroutine.wrap(function() burn(30000) end)
+  w()
+  local t = ngx.thread.spawn(function() local r = burn(30000) return r end)
+  ngx.thread.wait(t)
+  ngx.say("ok")
+end
+
+handle()
+)");
+  const int port = free_port();
+  write_nginx_conf(dir, port, fmt::format("content_by_lua_file {};", chunk), true);
+  Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
+                dir.file("nginx.err"));
+  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
+  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
+                 dir.file("out.folded")},
+                dir.file("kperf.out"), dir.file("kperf.err"));
+  const auto load = run({"wrk", "-t1", "-c2", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
+  EXPECT_EQ(load.status, 0) << load.err;
+  EXPECT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
+  nginx.signal(SIGQUIT);
+  nginx.wait(10);
+  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
+  ASSERT_GT(total_samples(stacks), 200u) << read_file(dir.file("kperf.err"));
+
+  // body line -> the call that runs it in the parent (handle's frame right above).
+  const std::vector<std::pair<int, std::string>> bodies = {{8, "resume"}, {10, "w"}, {12, "spawn"}};
+  for (const auto& [line, call] : bodies) {
+    const std::string body = fmt::format("? {}:{}", chunk, line);
+    uint64_t in_body = 0, right = 0;
+    for (const auto& s : stacks) {
+      const size_t b = find_frame(s, [&](const std::string& f) { return f == body || f == body + "_[j]"; });
+      if (b == std::string::npos) continue;
+      in_body += s.count;
+      if (b >= 3 && s.frames[b - 1] == call && starts_with(s.frames[b - 2], "handle " + chunk + ":7") &&
+          starts_with(s.frames[b - 3], "? " + chunk + ":0"))
+        right += s.count;
+    }
+    std::printf("  body at line %d (%s): %llu samples, %llu under handle -> %s\n", line, call.c_str(),
+                static_cast<unsigned long long>(in_body), static_cast<unsigned long long>(right), call.c_str());
+    EXPECT_GT(in_body, 30u) << top_stacks(stacks);
+    EXPECT_GE(double(right), 0.9 * double(in_body)) << call << "\n" << top_stacks(stacks);
+  }
+}
+
 TEST(LuaFrames, NginxContentHandler) {
   REQUIRE_ROOT();
   if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
