@@ -7,16 +7,13 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/core.h>
 
-#include "flamegraph/folded.hpp"
 #include "kperf/command.hpp"
 #include "kperf/gateway/attached.hpp"
 #include "kperf/load_options.hpp"
@@ -27,7 +24,6 @@
 #include "loadgen/duration.hpp"
 #include "loadgen/report.hpp"
 #include "profiler/bpf_support.hpp"
-#include "profiler/targets.hpp"
 
 namespace kperf {
 

@@ -15,17 +15,14 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fmt/core.h>
 
-#include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
 #include "kperf/charts.hpp"
 #include "kperf/command.hpp"
@@ -34,8 +31,6 @@
 #include "kperf/gateway/kong_driver.hpp"
 #include "kperf/gateway/kong_select.hpp"
 #include "kperf/gateway/lab_gateway.hpp"
-#include "kperf/output_file.hpp"
-#include "kperf/plugin_analysis.hpp"
 #include "kperf/profile_compare.hpp"
 #include "kperf/profile_outputs.hpp"
 #include "kperf/profile_report.hpp"
