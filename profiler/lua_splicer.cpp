@@ -35,6 +35,9 @@ struct LuaSplicer::Process {
   lj::RemoteMemory mem;
   lj::ProtoCache protos;
   bool published = false;
+  // A coroutine's ngx_lua co_ctx has checked out (lua-nginx-module >= 0.10.19 attaches
+  // it with exdata2): from then on, one that does not is an unknown resumer.
+  bool ngx_coctx_seen = false;
   // Native frame names by (pc << 1 | is_return): C functions' names and the frames next
   // to VM groups (to show a C function called from Lua once).
   std::unordered_map<uint64_t, std::string> native_names;
@@ -233,6 +236,7 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
 // What the kernel side found about cur_L's resumer: its words and window as snapshots,
 // and cur_L's C frame and the one above it from the copied native stack (the resume
 // call's return address and saved lua_State, as at sample time).
+// nginx: ngx_lua's co_ctx are found in this process (a coroutine without one is unknown).
 lj::ResumerCapture add_resumer(const SampleView& s, const lj::VmOffsets& o, bool nginx, lj::RemoteMemory& mem) {
   const auto& w = s.raw->lua.words;
   const uint64_t flags = w[KPERF_LUA_W_FLAGS];
@@ -323,7 +327,8 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
   if (captured) {
     ++pending_.captured;
     add_captured(s, layout->off, p->mem);
-    resumer = add_resumer(s, layout->off, p->vm.nginx_main_L().has_value(), p->mem);
+    p->ngx_coctx_seen |= (s.raw->lua.words[KPERF_LUA_W_FLAGS] & KPERF_LUA_RES_NGX) != 0;
+    resumer = add_resumer(s, layout->off, p->vm.nginx_main_L() && p->ngx_coctx_seen, p->mem);
   }
   add_window(s, p->mem);
 

@@ -31,7 +31,8 @@ std::uint32_t exdata2_offset(const VmLayout& layout);
 struct ResumerCapture {
   bool in_vm = false;         // resumed by coroutine.resume / wrap in the VM
   bool ngx = false;           // the coroutine's ngx_lua co_ctx checked out
-  bool ngx_expected = false;  // an nginx worker: every coroutine but the main thread has one
+  bool ngx_expected = false;  // an nginx worker whose coroutines' co_ctx were found before:
+                              // every coroutine but the main thread has one
   bool deeper = false;        // the resumer was resumed by Lua in turn (not captured)
   std::uint64_t L = 0;        // the resumer (0: none found); its base etc. are snapshots
 
