@@ -436,7 +436,9 @@ int run_profile_command(const ProfileArgs& a) {
     s.driver = a.driver.empty() ? choose_kong_driver(*s.version, local, bounded_runner(std::chrono::seconds(60)))
                                 : a.driver;
     if (s.driver == "docker") check_docker_available(default_runner());  // names the alternatives
-    if (s.driver == "local") (void)find_local_kong(local);  // throws naming the alternatives when there is no Kong
+    if (s.driver == "local" && local_kong_candidates(local).empty()) {
+      (void)find_local_kong(local);  // throws naming the alternatives: there is no Kong at all
+    }
   }
   std::error_code ec;
   const bool created = !fs::exists(out_dir, ec);
