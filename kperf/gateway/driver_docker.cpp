@@ -78,6 +78,12 @@ DockerPlan docker_plan(const KongGatewaySpec& spec, const DockerOptions& opts, c
   env("KONG_PROXY_ACCESS_LOG", "off");
   env("KONG_PROXY_ERROR_LOG", "/dev/stderr");
   env("KONG_ANONYMOUS_REPORTS", "off");
+  // Kong runs only the plugins this setting names: the bundled ones and the workload's.
+  if (const auto names = declarative_plugin_names(spec.config); !names.empty()) {
+    std::string plugins = "bundled";
+    for (const auto& n : names) plugins += "," + n;
+    env("KONG_PLUGINS", plugins);
+  }
   // docker's -v splits on ':': a host path containing one cannot be mounted this way.
   auto host_path = [](const std::filesystem::path& p) {
     std::string s = std::filesystem::absolute(p).string();

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "kperf/gateway/kong_format.hpp"
 #include "kperf/gateway/lab_nginx.hpp"
 
 namespace kperf {
@@ -161,6 +162,13 @@ std::string local_kong_conf(const KongGatewaySpec& spec) {
   c += fmt::format("nginx_worker_processes = {}\n", spec.worker_processes);
   c += "proxy_access_log = off\n";
   c += "anonymous_reports = off\n";
+  // Kong runs only the plugins this setting names: the bundled ones and the workload's
+  // (a custom plugin installed on Kong's Lua path runs too).
+  if (const auto names = declarative_plugin_names(spec.config); !names.empty()) {
+    c += "plugins = bundled";
+    for (const auto& n : names) c += "," + n;
+    c += "\n";
+  }
   return c;
 }
 

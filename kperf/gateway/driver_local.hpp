@@ -57,7 +57,8 @@ std::optional<MatchedKong> match_local_kong(const LocalOptions& opts, const Kong
                                             const CommandRunner& run, std::vector<std::string>* found = nullptr);
 
 // kong.conf for the run: prefix, DB-less with the declarative config, proxy and status
-// listeners on 127.0.0.1, admin API off, worker processes.
+// listeners on 127.0.0.1, admin API off, worker processes, and `plugins = bundled,...`
+// naming the workload's plugins (so that custom ones run).
 std::string local_kong_conf(const KongGatewaySpec& spec);
 
 // Paths inside the run's Kong prefix (<work_dir>/kong-prefix).

@@ -1,6 +1,7 @@
 // Rewrites a Kong declarative config for the format a Kong version accepts.
 #include "kperf/gateway/kong_format.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -152,6 +153,35 @@ json declarative_for_kong(const json& config, std::string_view kong_version) {
     }
   }
   return out;
+}
+
+std::vector<std::string> declarative_plugin_names(const json& config) {
+  std::vector<std::string> names;
+  auto add = [&](const json& owner) {
+    auto it = owner.find("plugins");
+    if (it == owner.end() || !it->is_array()) return;
+    for (const auto& p : *it) {
+      if (p.is_object() && p.contains("name") && p["name"].is_string()) names.push_back(p["name"].get<std::string>());
+    }
+  };
+  auto walk = [&](const json& parent, const char* key, auto&& inner) {
+    auto it = parent.find(key);
+    if (it == parent.end() || !it->is_array()) return;
+    for (const auto& o : *it) {
+      if (!o.is_object()) continue;
+      add(o);
+      inner(o);
+    }
+  };
+  if (!config.is_object()) return names;
+  add(config);
+  auto routes = [&](const json& o) { walk(o, "routes", [](const json&) {}); };
+  walk(config, "routes", [](const json&) {});
+  walk(config, "services", routes);
+  walk(config, "consumers", [](const json&) {});
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 }  // namespace kperf

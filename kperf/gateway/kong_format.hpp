@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,5 +35,11 @@ std::optional<std::string> declarative_format_for(std::string_view kong_version)
 //   `whitelist`/`blacklist`.
 // Throws std::runtime_error for a version it cannot read.
 nlohmann::json declarative_for_kong(const nlohmann::json& config, std::string_view kong_version);
+
+// The names of the plugins a declarative config configures (top-level and nested in
+// services, routes, consumers), sorted, each once: Kong runs a plugin only when its
+// `plugins` setting names it, so the drivers set `plugins = bundled,<these>` and a
+// custom plugin installed beside Kong runs too.
+std::vector<std::string> declarative_plugin_names(const nlohmann::json& config);
 
 }  // namespace kperf

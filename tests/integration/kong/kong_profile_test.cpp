@@ -185,6 +185,53 @@ TEST(KongProfile, RateLimitingAndAPluginTheLabLacks) {
   EXPECT_FALSE(fs::exists(lab_out));
 }
 
+// A custom plugin (not bundled with Kong, not in the lab) installed on Kong's Lua path
+// runs: kperf enables the workload's plugins besides the bundled ones, and the profile
+// shows its handler. The plugin goes on the test bed's Lua path (KONG_LUA_PACKAGE_PATH
+// replaces the test bed's own list, so the test gives the whole list).
+TEST(KongProfile, CustomPluginRuns) {
+  REQUIRE_KONG();
+  if (std::getenv("KPERF_TEST_KONG_PREFIX")) GTEST_SKIP() << "puts its plugin on the Kong test bed's Lua path only";
+  TempDir t;
+  fs::create_directories(t.file("lua/kong/plugins/kperf-hello"));
+  write_file(t.file("lua/kong/plugins/kperf-hello/handler.lua"),
+             "local Hello = { PRIORITY = 900, VERSION = \"1.0\" }\n"
+             "function Hello:access(conf)\n"
+             "  local s = 0\n"
+             "  for i = 1, conf.spin do s = s + i % 7 end\n"
+             "  kong.ctx.plugin.s = s\n"
+             "end\n"
+             "return Hello\n");
+  write_file(t.file("lua/kong/plugins/kperf-hello/schema.lua"),
+             "return { name = \"kperf-hello\", fields = { { config = { type = \"record\", fields = {\n"
+             "  { spin = { type = \"integer\", default = 20000 } } } } } } }\n");
+  const std::string file = t.file("custom.yaml");
+  write_file(file,
+             "name: custom\n"
+             "load: {threads: 1, connections: 8, path: /c}\n"
+             "kong:\n"
+             "  _format_version: \"3.0\"\n"
+             "  services:\n"
+             "    - {name: s1, url: http://kperf-upstream/test, routes: [{paths: [/c]}], plugins: [{name: kperf-hello}]}\n");
+  const std::string build = fs::path(test_kong().prefix).parent_path().string();
+  std::string lua_path = t.file("lua") + "/?.lua";
+  for (const std::string& dir : {build + "/kong", build + "/lua/share", std::string("/usr/share/lua/5.1")}) {
+    lua_path += ";" + dir + "/?.lua;" + dir + "/?/init.lua";
+  }
+  const fs::path out = fs::path(t.path()) / "out";
+  const RunResult r = run({"env", "KONG_LUA_PACKAGE_PATH=" + lua_path, KPERF_BINARY, "profile", "--version",
+                           test_kong().version, "--kong-prefix", test_kong().prefix, "--workload", file, "--runs",
+                           "1", "--duration", "2s", "--out", out.string()},
+                          120);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = summary(out);
+  EXPECT_GT(j["combined"]["requests"].get<uint64_t>(), 20u);
+  EXPECT_EQ(j["combined"]["errors"]["status"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(any_frame_with(parse_folded(read_file((out / "profile.folded").string())),
+                             "kong/plugins/kperf-hello/handler.lua:"))
+      << "no frame of the custom plugin";
+}
+
 // A workload Kong rejects: Kong's own message in one line (not its first stderr line,
 // the harmless keepalive warning), status 2, no output directory, no Kong left.
 TEST(KongProfile, RejectedWorkloadGivesKongsOwnError) {

@@ -196,7 +196,7 @@ TEST(DriverDocker, WritesTheConfigForTheImagesKong) {
   s.status_port = 1;
   s.config = nlohmann::json::parse(
       R"({"_format_version": "3.0", "services": [{"name": "a", "url": "http://127.0.0.1:9/",
-          "routes": [{"paths": ["~/r/\\d+"]}]}]})");
+          "routes": [{"paths": ["~/r/\\d+"]}]}], "plugins": [{"name": "my-custom"}]})");
   auto fake = std::make_shared<FakeDocker>();
   fake->image_present = true;
   {
@@ -206,6 +206,14 @@ TEST(DriverDocker, WritesTheConfigForTheImagesKong) {
   auto written = nlohmann::json::parse(std::ifstream(work / "kong.json"));
   EXPECT_EQ(written["_format_version"], "2.1");
   EXPECT_EQ(written["services"][0]["routes"][0]["paths"][0], "/r/\\d+");
+  // the workload's plugins are enabled besides the bundled ones (a custom one runs)
+  bool enabled = false;
+  for (const auto& call : fake->calls) {
+    if (call.size() > 1 && call[1] == "run") {
+      enabled = std::find(call.begin(), call.end(), "KONG_PLUGINS=bundled,my-custom") != call.end();
+    }
+  }
+  EXPECT_TRUE(enabled);
   std::filesystem::remove_all(work);
 }
 

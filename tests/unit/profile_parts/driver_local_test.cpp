@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 namespace kperf {
 namespace {
 
@@ -52,6 +54,17 @@ TEST(DriverLocal, KongConf) {
             "nginx_worker_processes = 4\n"
             "proxy_access_log = off\n"
             "anonymous_reports = off\n");
+}
+
+// The workload's plugins are enabled besides the bundled ones: a custom plugin runs.
+TEST(DriverLocal, KongConfEnablesTheWorkloadsPlugins) {
+  KongGatewaySpec s = spec_for("2.4.0");
+  s.config = nlohmann::json::parse(R"({"_format_version": "3.0",
+      "services": [{"name": "a", "url": "http://x/", "plugins": [{"name": "my-custom"}],
+                    "routes": [{"paths": ["/"], "plugins": [{"name": "key-auth"}]}]}],
+      "plugins": [{"name": "key-auth"}]})");
+  const std::string conf = local_kong_conf(s);
+  EXPECT_NE(conf.find("\nplugins = bundled,key-auth,my-custom\n"), std::string::npos) << conf;
 }
 
 TEST(DriverLocal, Commands) {
