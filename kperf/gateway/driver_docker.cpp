@@ -15,14 +15,6 @@ namespace kperf {
 
 namespace {
 
-std::string first_line(std::string_view s) {
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
-  const auto nl = s.find('\n');
-  std::string line(s.substr(0, nl));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;

@@ -135,6 +135,13 @@ CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout)
   return r;
 }
 
+std::string first_line(std::string_view s) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  std::string line(s.substr(0, s.find('\n')));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
 CommandRunner default_runner() {
   return [](const Command& c) { return run_command(c); };
 }

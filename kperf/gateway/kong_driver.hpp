@@ -43,6 +43,9 @@ using CommandRunner = std::function<CommandResult(const Command&)>;
 // binary gives exit_code 127 and a message in `err`.
 CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
+// The first non-empty line of a command's output, trimmed (for one-line errors).
+std::string first_line(std::string_view output);
+
 // The default runner: run_command with its default timeout.
 CommandRunner default_runner();
 // run_command killing what runs longer than `timeout` (`kong start`, `kong version`).

@@ -7,17 +7,6 @@
 
 namespace kperf {
 
-namespace {
-
-std::string first_line(std::string_view s) {
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
-  std::string line(s.substr(0, s.find('\n')));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
-}  // namespace
-
 std::string choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
                                const DockerOptions& docker) {
   std::vector<std::string> found;
