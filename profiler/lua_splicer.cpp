@@ -117,9 +117,6 @@ LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
 void LuaSplicer::publish(pid_t tgid, Process& p) {
   const uint64_t G = p.vm.G().value_or(0);
   if (!listener_ || (p.published && p.published_G == G)) return;
-  // The kernel side reads 64-bit references (GC64); other builds are walked from live
-  // memory only.
-  if (!p.vm.layout().off.gc64) return;
   p.published = true;
   p.published_G = G;
   const lj::VmLayout& l = p.vm.layout();
@@ -135,6 +132,7 @@ void LuaSplicer::publish(pid_t tgid, Process& p) {
   v.L_stacksize = l.off.L_stacksize;
   v.L_cframe = l.off.L_cframe;
   v.cframe_pc = l.off.cframe_pc;
+  v.ref_size = l.off.ref_size;  // 4: the kernel side reads words and window only
   // Coroutine resumers (profiler/luajit/resumer.hpp): the VM's C frames, and in nginx
   // ngx_lua's co_ctx through luajit2's exdata2.
   v.L_glref = l.off.L_glref;
@@ -219,16 +217,21 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
   const auto& w = s.raw->lua.words;
   const uint64_t G = w[KPERF_LUA_W_G];
   snap(mem, G + o.G_vmstate, static_cast<int32_t>(w[KPERF_LUA_W_VMSTATE]));
-  snap(mem, G + o.G_cur_L, w[KPERF_LUA_W_CUR_L]);
-  snap(mem, G + o.G_jit_base, w[KPERF_LUA_W_JIT_BASE]);
+  // GC references are 4 bytes without GC64 (the kernel side read them so).
+  const auto ref = [&](uint64_t addr, uint64_t value) {
+    if (o.ref_size == 4) return snap(mem, addr, static_cast<uint32_t>(value));
+    snap(mem, addr, value);
+  };
+  ref(G + o.G_cur_L, w[KPERF_LUA_W_CUR_L]);
+  ref(G + o.G_jit_base, w[KPERF_LUA_W_JIT_BASE]);
   const uint64_t L = w[KPERF_LUA_W_CUR_L];
   if (L) {
     snap(mem, L + o.L_base, w[KPERF_LUA_W_L_BASE]);
-    snap(mem, L + o.L_stack, w[KPERF_LUA_W_L_STACK]);
+    ref(L + o.L_stack, w[KPERF_LUA_W_L_STACK]);
     snap(mem, L + o.L_stacksize, static_cast<uint32_t>(w[KPERF_LUA_W_L_STACKSIZE]));
     snap(mem, L + o.L_cframe, w[KPERF_LUA_W_L_CFRAME]);
     const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
-    if (cf) snap(mem, cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
+    if (cf) ref(cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
   }
   add_funcs(w, KPERF_LUA_W_NFUNCS, KPERF_LUA_W_FUNCS, KPERF_LUA_NFUNCS, o, mem);
 }
@@ -313,6 +316,8 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     lj::UserRegs in_vm = regs;
     in_vm.r[16] = layout->vm_lo;
     G = p->vm.from_registers(p->mem, in_vm);
+    // Not with 32-bit references: the VM's C frame on the copied stack has the lua_State.
+    if (!G) G = p->vm.from_stack(p->mem, s.ustack.data(), s.ustack.size());
   }
   if (G) {
     publish(static_cast<pid_t>(s.tgid()), *p);
@@ -345,9 +350,9 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     // In a trace (vmstate >= 0), or in a helper it called that changed vmstate (GC step
     // from a trace: -3) while jit_base still marks the trace's frame.
     const auto vs = p->mem.read<int32_t>(*G + layout->off.G_vmstate);
-    const auto jit_base = p->mem.u64(*G + layout->off.G_jit_base);
+    const auto jit_base = p->mem.ref(*G + layout->off.G_jit_base, layout->off.ref_size);
     const bool in_trace = (vs && *vs >= 0) || (jit_base && *jit_base != 0);
-    const auto L = p->mem.u64(*G + layout->off.G_cur_L);
+    const auto L = p->mem.ref(*G + layout->off.G_cur_L, layout->off.ref_size);
     const auto cf = L ? p->mem.u64(*L + layout->off.L_cframe) : std::nullopt;
     if ((vm_unwind_failed || in_trace) && cf && (*cf & ~3ull)) {
       if (vm_unwind_failed) {

@@ -175,6 +175,16 @@ static __always_inline __u64 read_u64(__u64 addr)
   return v;
 }
 
+/* A LuaJIT GC reference (GCRef / MRef): ref_size 8 (GC64) or 4 bytes. */
+static __always_inline __u64 read_ref(__u64 addr, __u32 ref_size)
+{
+  if (ref_size != 4)
+    return read_u64(addr);
+  __u32 v = 0;
+  bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+  return v;
+}
+
 /* LuaJIT GC64 facts for the frame walk below (lj_obj.h, lj_frame.h; LUAJIT.md). */
 #define LJ_SLOT 8ull                 /* TValue */
 #define LJ_ITYPE_FUNC 0x1fff7ull     /* a function TValue's top 17 bits */
@@ -370,8 +380,8 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   __s32 vmstate = 0;
   if (bpf_probe_read_user(&vmstate, sizeof(vmstate), (const void *)(G + vm->G_vmstate)) != 0)
     return;
-  const __u64 L = read_u64(G + vm->G_cur_L);
-  const __u64 jit_base = read_u64(G + vm->G_jit_base);
+  const __u64 L = read_ref(G + vm->G_cur_L, vm->ref_size);
+  const __u64 jit_base = read_ref(G + vm->G_jit_base, vm->ref_size);
   w[KPERF_LUA_W_G] = G;
   w[KPERF_LUA_W_VMSTATE] = (__u64)(__s64)vmstate;
   w[KPERF_LUA_W_CUR_L] = L;
@@ -380,7 +390,7 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   if (!L)
     return;
   const __u64 base = read_u64(L + vm->L_base);
-  const __u64 stack = read_u64(L + vm->L_stack);
+  const __u64 stack = read_ref(L + vm->L_stack, vm->ref_size);
   __u32 stacksize = 0;
   bpf_probe_read_user(&stacksize, sizeof(stacksize), (const void *)(L + vm->L_stacksize));
   const __u64 cframe = read_u64(L + vm->L_cframe);
@@ -389,14 +399,16 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_L_STACKSIZE] = stacksize;
   w[KPERF_LUA_W_L_CFRAME] = cframe;
   if (cframe & ~3ull)
-    w[KPERF_LUA_W_CFRAME_PC] = read_u64((cframe & ~3ull) + vm->cframe_pc);
+    w[KPERF_LUA_W_CFRAME_PC] = read_ref((cframe & ~3ull) + vm->cframe_pc, vm->ref_size);
 
   const bool in_vm = rip >= vm->vm_lo && rip < vm->vm_hi;
   /* No VM C frame: the VM is not running (nginx between requests, cur_L stale), so no
    * Lua frames will be spliced: keep the words, skip the window and the functions. */
   if (!(cframe & ~3ull) && !in_vm)
     return;
-  capture_resumer(s, vm, G, L, cframe, tail + KPERF_LUA_WINDOW_BYTES, tail_off + KPERF_LUA_WINDOW_BYTES);
+  const bool gc64 = vm->ref_size != 4; /* the frame walks below read GC64 frames */
+  if (gc64)
+    capture_resumer(s, vm, G, L, cframe, tail + KPERF_LUA_WINDOW_BYTES, tail_off + KPERF_LUA_WINDOW_BYTES);
 
   /* Where the userspace walker starts: BASE in the interpreter, else jit_base while a
    * trace's frame is current (a trace, or GC / a helper called from it), else L->base. */
@@ -421,8 +433,9 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_WINDOW_LEN] = len;
   w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
-  capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
-                KPERF_LUA_WINDOW_BYTES, start, stack + LJ_SLOT);
+  if (gc64)
+    capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
+                  KPERF_LUA_WINDOW_BYTES, start, stack + LJ_SLOT);
 }
 
 SEC("perf_event")

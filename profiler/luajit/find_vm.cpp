@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "profiler/luajit/elf_probe.hpp"
 #include "profiler/luajit/process_maps.hpp"
@@ -82,6 +83,24 @@ std::optional<std::uint64_t> VmFinder::from_registers(RemoteMemory& mem, const U
     const std::uint64_t G = r14 - det_.layout.off.dispatch_from_G;
     if (G_ && *G_ == G) return G_;
     if (accept_G(mem, G)) return G_;
+  }
+  return G_;
+}
+
+std::optional<std::uint64_t> VmFinder::from_stack(RemoteMemory& mem, const std::uint8_t* stack, std::size_t len) {
+  if (!det_.usable || G_) return G_;
+  // A trace's spill area lies between rsp and the C frame (CFRAME_SIZE_JIT and spadjust:
+  // well under 1 KiB); each word that could be a lua_State gives a candidate G.
+  const VmOffsets& o = det_.layout.off;
+  const std::uint8_t kGctThread = 6;
+  for (std::size_t off = 0; off + 8 <= len && off < 1024; off += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, stack + off, sizeof w);
+    if (!o.gc64) w &= 0xffffffffu;
+    if (w < 0x10000 || w >= (1ull << 47) || (w & 7)) continue;
+    auto gct = mem.read<std::uint8_t>(w + o.fn_gct);
+    if (!gct || *gct != kGctThread) continue;
+    if (accept_L(mem, w)) return G_;
   }
   return G_;
 }

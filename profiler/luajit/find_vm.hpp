@@ -49,6 +49,10 @@ public:
   // While rip is inside the interpreter: G = r14 - dispatch offset. Returns the cached G
   // otherwise (or if r14 does not validate).
   std::optional<std::uint64_t> from_registers(RemoteMemory& mem, const UserRegs& regs);
+  // From the sample's copy of the native stack (bytes from rsp up): the VM's C frame
+  // holds the running lua_State (SAVE_L), hence G. For trace code of builds whose traces
+  // do not keep DISPATCH in r14 (32-bit references), before any interpreter sample.
+  std::optional<std::uint64_t> from_stack(RemoteMemory& mem, const std::uint8_t* stack, std::size_t len);
   // nginx + lua-nginx-module: ngx_cycle->conf_ctx[ngx_http_module.index]
   //   ->main_conf[ngx_http_lua_module.ctx_index]->lua (first field). Returns G.
   std::optional<std::uint64_t> from_nginx(RemoteMemory& mem);

@@ -35,16 +35,18 @@ std::optional<std::string> read_gcstr(RemoteMemory& mem, const VmOffsets& o, std
   if (str == 0) return std::nullopt;
   auto gct = mem.read<std::uint8_t>(str + o.fn_gct);
   if (!gct || *gct != 4 /* ~LJ_TSTR */) return std::nullopt;
-  // GCstr's len is its last field, the bytes follow it, NUL-terminated. Its offset moved
-  // between builds (0x10 / 0x14 in GC64 ones): the layout's, else a neighbour's, whichever
-  // ends the string with its NUL.
+  // GCstr's len is its last field, the bytes follow the struct, NUL-terminated. Its
+  // offset moved between builds (0x10 / 0x14 in GC64 ones): the layout's, else a
+  // neighbour's, whichever ends the string with its NUL and holds none before.
   for (std::uint32_t len_off : {o.str_len, o.str_len + 4, o.str_len - 4}) {
     auto len = mem.u32(str + len_off);
-    if (!len) continue;
+    if (!len || *len > (1u << 24)) continue;
     const std::size_t n = std::min<std::size_t>(*len, cap);
     std::string s(n + 1, '\0');
-    if (!mem.read(str + len_off + 4, s.data(), s.size())) continue;
-    if (n == *len && (s[n] != 0 || s.find('\0') < n)) continue;
+    // The bytes follow the struct, whose size is aligned like its GCHeader (8 in GC64).
+    const std::uint32_t align = o.gc64 ? 8 : 4;
+    if (!mem.read(str + ((len_off + 4 + align - 1) & ~(align - 1)), s.data(), s.size())) continue;
+    if ((n == *len && s[n] != 0) || s.find('\0') < n) continue;
     s.resize(n);
     return s;
   }

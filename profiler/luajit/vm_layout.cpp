@@ -49,18 +49,18 @@ bool layout_from_probe(const std::string& path, const ElfProbe& probe, VmLayout&
   L.ffnames = ffnames_for(L.openresty);
   const std::string who = fmt::format("LuaJIT in {} ({})", path, L.build);
   if (!probe.vm_code) {
-    message = who + ": interpreter code range not found in .eh_frame; no Lua frames";
+    message = who + ": interpreter code range not found in .eh_frame";
     return false;
   }
   L.vm_lo = probe.vm_code->first;
   L.vm_hi = probe.vm_code->second;
   if (probe.vm_bytes.empty()) {
-    message = who + ": interpreter code unreadable; no Lua frames";
+    message = who + ": interpreter code unreadable";
     return false;
   }
   const CodeLayout c = read_vm_code_layout(probe.vm_bytes);
   if (!c.ok) {
-    message = fmt::format("{}: layout not found in its machine code: {}; no Lua frames", who, c.error);
+    message = fmt::format("{}: layout not found in its machine code: {}", who, c.error);
     return false;
   }
   VmOffsets o = family_offsets(c.gc64);
