@@ -1,6 +1,11 @@
 // Fast-function names by ffid for the two Debian 12 LuaJIT builds (from each build's
-// jit/vmdef.lua `ffnames`, which is the lj_ffdef.h order). Data only.
+// jit/vmdef.lua `ffnames`, which is the lj_ffdef.h order), and the reader of a build's
+// own vmdef.lua.
 #include "profiler/luajit/ff_names.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace kperf::prof::lj {
 namespace {
@@ -109,5 +114,44 @@ constexpr std::string_view kVanilla[] = {
 
 std::span<const std::string_view> ffnames_luajit2() { return kLuajit2; }
 std::span<const std::string_view> ffnames_vanilla() { return kVanilla; }
+
+std::optional<std::vector<std::string>> ffnames_from_vmdef(std::string_view text) {
+  const auto start = text.find("\nffnames = {");
+  if (start == std::string_view::npos) return std::nullopt;
+  const auto end = text.find("\n}", start + 1);
+  if (end == std::string_view::npos) return std::nullopt;
+  std::vector<std::string> names;
+  std::string_view body = text.substr(start, end - start);
+  for (std::size_t q = body.find('"'); q != std::string_view::npos; q = body.find('"', q + 1)) {
+    const std::size_t e = body.find('"', q + 1);
+    if (e == std::string_view::npos) return std::nullopt;
+    names.emplace_back(body.substr(q + 1, e - q - 1));
+    q = e;
+  }
+  if (names.size() < 2 || names[0] != "Lua" || names[1] != "C") return std::nullopt;
+  return names;
+}
+
+std::optional<std::vector<std::string>> ffnames_installed_with(const std::string& vm_file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(vm_file).parent_path();
+  for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(dir / "share", ec)) {
+      const fs::path v = e.path() / "jit" / "vmdef.lua";
+      if (e.path().filename().string().rfind("luajit-", 0) == 0 && fs::exists(v, ec)) found.push_back(v);
+    }
+    if (found.size() > 1) return std::nullopt;  // which one is this build's?
+    if (found.size() == 1) {
+      std::ifstream in(found[0]);
+      std::stringstream text;
+      text << in.rdbuf();
+      return ffnames_from_vmdef(text.str());
+    }
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
 
 }  // namespace kperf::prof::lj

@@ -35,9 +35,10 @@ std::string basename_of(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
-// Fills L (all but load bias / exec ranges) from one probed file; false + message if the
-// layout cannot be read from it.
-bool layout_from_probe(const std::string& path, const ElfProbe& probe, VmLayout& L, std::string& message) {
+// Fills L (all but load bias / exec ranges) from one probed file (path as the process
+// maps it, file as readable here); false + message if the layout cannot be read from it.
+bool layout_from_probe(const std::string& path, const std::string& file, const ElfProbe& probe, VmLayout& L,
+                       std::string& message) {
   L.path = path;
   L.build_id = probe.build_id;
   auto it = std::find_if(kKnownBuilds.begin(), kKnownBuilds.end(),
@@ -47,6 +48,7 @@ bool layout_from_probe(const std::string& path, const ElfProbe& probe, VmLayout&
                     : fmt::format("build-id {}", L.build_id.empty() ? "none" : L.build_id);
   L.openresty = probe.symbols.count("lua_setexdata") > 0;
   L.ffnames = ffnames_for(L.openresty);
+  if (auto own = ffnames_installed_with(file)) L.own_ffnames = std::move(*own);
   const std::string who = fmt::format("LuaJIT in {} ({})", path, L.build);
   if (!probe.vm_code) {
     message = who + ": interpreter code range not found in .eh_frame";
@@ -119,7 +121,7 @@ DetectResult layout_of_file(const std::string& file) {
     return r;
   }
   r.found = true;
-  r.usable = layout_from_probe(file, *probe, r.layout, r.message);
+  r.usable = layout_from_probe(file, file, *probe, r.layout, r.message);
   return r;
 }
 
@@ -146,7 +148,7 @@ DetectResult detect_luajit(pid_t pid) {
 
     r.found = true;
     VmLayout& L = r.layout;
-    r.usable = layout_from_probe(path, *probe, L, r.message);
+    r.usable = layout_from_probe(path, file, *probe, L, r.message);
     for (const Mapping& m : maps) {
       if (m.path != path) continue;
       if (m.offset == 0 && L.load_bias == 0) L.load_bias = m.start - (probe->first_load_vaddr & ~0xfffull);

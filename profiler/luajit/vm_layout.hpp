@@ -68,13 +68,15 @@ struct VmLayout {
   bool openresty = true;        // luajit2 (exports lua_setexdata): its fast-function names
   bool G_fields_known = false;  // sizeof(lua_State): set by find_vm at the first G
   VmOffsets off;
-  std::span<const std::string_view> ffnames;
+  std::span<const std::string_view> ffnames;  // built-in list (luajit2 or upstream)
+  std::vector<std::string> own_ffnames;        // the build's installed jit/vmdef.lua, if found
   std::uint64_t load_bias = 0;  // runtime address = link-time address + load_bias
   std::uint64_t vm_lo = 0, vm_hi = 0;  // the interpreter's code, runtime addresses
   std::vector<std::pair<std::uint64_t, std::uint64_t>> exec_ranges;  // all executable mappings of path
 
   bool in_vm(std::uint64_t rip) const { return rip >= vm_lo && rip < vm_hi; }
   std::string_view ffname(unsigned ffid) const {
+    if (!own_ffnames.empty()) return ffid < own_ffnames.size() ? own_ffnames[ffid] : std::string_view{};
     return ffid < ffnames.size() ? ffnames[ffid] : std::string_view{};
   }
 };
