@@ -217,9 +217,11 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   auto ir = mem_.u64(*T + o.tr_ir);
   auto nk = mem_.u32(*T + o.tr_nk);
   // Snapshot entries are read in their GC64 form (a frame: function slot + link slot).
+  // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save): 12-byte
+  // snapshots carry mcofs; older builds' 8-byte ones do not, so rip has no snapshot.
+  constexpr std::size_t kSnapSize = 12;
   if (o.gc64 && mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode &&
-      rip - *mcode < *szmcode && *nsnap > 0) {
-    constexpr std::size_t kSnapSize = 12;
+      rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
     std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
     if (mem_.read(*snap, snaps.data(), snaps.size())) {
       const std::uint64_t off = rip - *mcode;

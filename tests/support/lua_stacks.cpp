@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace kperf::test {
 
@@ -48,6 +49,32 @@ while os.clock() < deadline do
   collectgarbage()
   for j = 1, 8 do keep[j] = string.format("%021d-%d", it, j) end
 end
+)";
+
+const char* const kInlinedLua = R"(local t = {}
+for i = 1, 64 do t[i] = i * 7 end
+
+local function leaf(x)
+  local v = t[x % 64 + 1]
+  if v > 400 then v = v - 400 end
+  return v
+end
+
+local function inner(x)
+  local y = leaf(x)
+  return y + leaf(y + x)
+end
+
+local function outer(n)
+  local acc = 0
+  for i = 1, n do
+    acc = (acc + inner(acc + i)) % 100003
+  end
+  return acc
+end
+
+local deadline = os.clock() + 4
+while os.clock() < deadline do outer(200000) end
 )";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -95,6 +122,24 @@ bool hot_chain(const Stack& s, const std::string& chunk, int outer_line, int inn
 bool has_lua_frame(const Stack& s, const std::string& chunk) {
   return find_frame(s, [&](const std::string& f) { return f.find(" " + chunk + ":") != std::string::npos; }) !=
          std::string::npos;
+}
+
+InlinedCounts count_inlined(const std::vector<Stack>& stacks, const std::string& chunk, bool lines) {
+  const std::string outer = "outer " + chunk + ":", inner = "inner " + chunk + ":", leaf = "leaf " + chunk + ":";
+  InlinedCounts c;
+  for (const auto& s : stacks) {
+    const size_t o = find_frame(s, [&](const std::string& f) { return starts_with(f, outer); });
+    const size_t i = find_frame(s, [&](const std::string& f) { return starts_with(f, inner); });
+    const size_t l = find_frame(s, [&](const std::string& f) { return starts_with(f, leaf); });
+    if (i != std::string::npos && (o == std::string::npos || i != o + 1)) c.misplaced += s.count;
+    if (l != std::string::npos && (i == std::string::npos || l != i + 1)) c.misplaced += s.count;
+    if (o == std::string::npos || i != o + 1 || l != i + 1) continue;
+    if (!s.frames[o].ends_with("_[j]") || !s.frames[i].ends_with("_[j]") || !s.frames[l].ends_with("_[j]")) continue;
+    c.chain += s.count;
+    const int il = std::atoi(s.frames[i].c_str() + inner.size()), ll = std::atoi(s.frames[l].c_str() + leaf.size());
+    if (lines ? !(il >= 11 && il <= 12 && ll >= 5 && ll <= 7) : !(il == 10 && ll == 4)) c.bad_line += s.count;
+  }
+  return c;
 }
 
 }  // namespace kperf::test

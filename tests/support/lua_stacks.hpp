@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ namespace kperf::test {
 extern const char* const kHotLua;
 // A closure `f` (line 11) per iteration calling spin (line 2), collected right after.
 extern const char* const kClosuresLua;
+// outer (line 15) -> inner (line 10) -> leaf (line 4): inner and leaf have no loop of
+// their own, so the trace of outer's loop inlines them (their frames come from its
+// snapshots).
+extern const char* const kInlinedLua;
 
 bool starts_with(const std::string& s, const std::string& p);
 // Index of the first frame (from `from`) matching pred, or npos.
@@ -32,5 +37,13 @@ bool is_main_chunk(const std::string& f, const std::string& chunk);
 bool hot_chain(const Stack& s, const std::string& chunk, int outer_line, int inner_line, bool jit);
 // Any frame of `chunk` (a Lua frame of the script).
 bool has_lua_frame(const Stack& s, const std::string& chunk);
+
+// kInlinedLua's stacks: samples with outer_[j] -> inner_[j] -> leaf_[j]; samples with an
+// inner or leaf frame not right above its caller; chain samples whose inner / leaf lines
+// are not theirs (lines: executing lines inner 11-12, leaf 5-7; else first lines 10, 4).
+struct InlinedCounts {
+  uint64_t chain = 0, misplaced = 0, bad_line = 0;
+};
+InlinedCounts count_inlined(const std::vector<Stack>& stacks, const std::string& chunk, bool lines);
 
 }  // namespace kperf::test

@@ -220,55 +220,14 @@ TEST(LuaFrames, VanillaLuajitJitTraceChains) {
   check_hot(record(dir, vanilla_luajit(dir.file("hot.lua"), {"on", "5"})), dir.file("hot.lua"), true, false);
 }
 
-// Functions inlined into a trace (inner and leaf into outer's loop, no loop of their own)
-// come out as frames from the trace's snapshot: outer_[j] -> inner_[j] -> leaf_[j], with
-// call-site names and first lines; every leaf frame sits right under inner, every inner
-// right under outer (never out of order), and with --lua-lines their lines are real
-// lines of their bodies (leaf 5-7, inner 11-12: the two calls of leaf), else first lines.
-const char* kInlinedLua = R"(local t = {}
-for i = 1, 64 do t[i] = i * 7 end
-
-local function leaf(x)
-  local v = t[x % 64 + 1]
-  if v > 400 then v = v - 400 end
-  return v
-end
-
-local function inner(x)
-  local y = leaf(x)
-  return y + leaf(y + x)
-end
-
-local function outer(n)
-  local acc = 0
-  for i = 1, n do
-    acc = (acc + inner(acc + i)) % 100003
-  end
-  return acc
-end
-
-local deadline = os.clock() + 4
-while os.clock() < deadline do outer(200000) end
-)";
-
+// Functions inlined into a trace (kInlinedLua): every leaf frame sits right under inner,
+// every inner right under outer (never out of order); with --lua-lines their lines are
+// real lines of their bodies (leaf 5-7, inner 11-12), else first lines.
 void check_inlined(const std::vector<Stack>& stacks, const std::string& chunk, bool lines) {
-  const std::string outer = "outer " + chunk + ":", inner = "inner " + chunk + ":", leaf = "leaf " + chunk + ":";
-  uint64_t chain = 0, misplaced = 0, bad_line = 0;
-  for (const auto& s : stacks) {
-    const size_t o = find_frame(s, [&](const std::string& f) { return starts_with(f, outer); });
-    const size_t i = find_frame(s, [&](const std::string& f) { return starts_with(f, inner); });
-    const size_t l = find_frame(s, [&](const std::string& f) { return starts_with(f, leaf); });
-    if (i != std::string::npos && (o == std::string::npos || i != o + 1)) misplaced += s.count;
-    if (l != std::string::npos && (i == std::string::npos || l != i + 1)) misplaced += s.count;
-    if (o == std::string::npos || i != o + 1 || l != i + 1) continue;
-    if (!s.frames[o].ends_with("_[j]") || !s.frames[i].ends_with("_[j]") || !s.frames[l].ends_with("_[j]")) continue;
-    chain += s.count;
-    const int il = std::atoi(s.frames[i].c_str() + inner.size()), ll = std::atoi(s.frames[l].c_str() + leaf.size());
-    if (lines ? !(il >= 11 && il <= 12 && ll >= 5 && ll <= 7) : !(il == 10 && ll == 4)) bad_line += s.count;
-  }
-  EXPECT_EQ(misplaced, 0u) << top_stacks(stacks, 10);
-  EXPECT_GE(double(chain), 0.3 * double(total_samples(stacks))) << top_stacks(stacks, 10);
-  EXPECT_EQ(bad_line, 0u) << top_stacks(stacks, 10);
+  const InlinedCounts c = count_inlined(stacks, chunk, lines);
+  EXPECT_EQ(c.misplaced, 0u) << top_stacks(stacks, 10);
+  EXPECT_GE(double(c.chain), 0.3 * double(total_samples(stacks))) << top_stacks(stacks, 10);
+  EXPECT_EQ(c.bad_line, 0u) << top_stacks(stacks, 10);
 }
 
 TEST(LuaFrames, InlinedFunctionsInTraces) {

@@ -164,8 +164,10 @@ struct Recorded {
   std::string err;  // kperf's stderr
 };
 
-Recorded record(const TempDir& dir, const std::vector<std::string>& cmd) {
-  std::vector<std::string> argv{KPERF_BINARY, "record", "-F", "199", "-d", "3", "-o", dir.file("out.folded"), "--"};
+Recorded record(const TempDir& dir, const std::vector<std::string>& cmd, const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> argv{KPERF_BINARY, "record", "-F", "199", "-d", "3", "-o", dir.file("out.folded")};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.push_back("--");
   argv.insert(argv.end(), cmd.begin(), cmd.end());
   const auto r = run(argv, 60);
   EXPECT_EQ(r.status, 0) << r.err;
@@ -417,11 +419,59 @@ handle()
   EXPECT_GE(whole, 0.5 * handler) << top_stacks(stacks);
 }
 
+Recorded record_lines(const TempDir& dir, const std::vector<std::string>& cmd) {
+  std::vector<std::string> with{"--lua-lines"};  // passed through record()'s command
+  return record(dir, cmd, with);
+}
+
+// --lua-lines: the executing lines — outer at its call of inner (line 9), inner in its
+// loop (line 3) — interpreted, and inside the trace (JIT on).
+TEST_P(LuajitPeer, ExecutingLines) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  if (GetParam().lua20) GTEST_SKIP() << "LuaJIT 2.0 is refused (no cur_L)";
+  for (bool jit : {false, true}) {
+    TempDir dir;
+    const std::string chunk = dir.file("hot.lua");
+    write_file(chunk, kHotLua);
+    const auto r = record_lines(dir, {luajit_of(GetParam())[0], chunk, jit ? "on" : "off", "5"});
+    const double whole = row(GetParam(), jit ? "--lua-lines JIT on" : "--lua-lines JIT off", r, chunk,
+                             [&](const Stack& s) { return hot_chain(s, chunk, 9, 3, jit); });
+    EXPECT_GE(whole, 0.6) << top_stacks(r.stacks);
+  }
+}
+
+// Functions inlined into a trace come out as frames from its snapshots (GC64 snapshot
+// entries with mcofs, i.e. 12-byte SnapShots: 2.1-20231117 and 2.1 rolling here; older
+// builds' snapshots cannot be matched to a pc, 32-bit reference builds' entries are not
+// read): never out of order, never a wrong line.
+TEST_P(LuajitPeer, InlinedFrames) {
+  REQUIRE_ROOT();
+  REQUIRE_PEERS();
+  if (GetParam().lua20) GTEST_SKIP() << "LuaJIT 2.0 is refused (no cur_L)";
+  TempDir dir;
+  const std::string chunk = dir.file("inl.lua");
+  write_file(chunk, kInlinedLua);
+  const auto r = record_lines(dir, {luajit_of(GetParam())[0], chunk});
+  const InlinedCounts c = count_inlined(r.stacks, chunk, true);
+  const double all = double(total_samples(r.stacks));
+  std::printf("| %s | inlined (--lua-lines) | %llu | %.1f%% | %.1f%% | %s |\n", GetParam().name,
+              static_cast<unsigned long long>(total_samples(r.stacks)), all > 0 ? 100 * double(c.chain) / all : 0.0,
+              100 * share(r.stacks, [&](const Stack& s) { return has_lua_frame(s, chunk); }),
+              has_jit_frame(r.stacks) ? "yes" : "no");
+  EXPECT_EQ(c.misplaced, 0u) << top_stacks(r.stacks, 10);
+  EXPECT_EQ(c.bad_line, 0u) << top_stacks(r.stacks, 10);
+  const std::string name = GetParam().name;
+  if (name == "20231117" || name == "2.1-2026") EXPECT_GE(double(c.chain), 0.3 * all) << top_stacks(r.stacks, 10);
+  EXPECT_TRUE(has_jit_frame(r.stacks)) << top_stacks(r.stacks, 10);
+}
+
 const char* kFastFunctionLua = R"(jit.off()
 local t = {}
 for i = 1, 400 do t[i] = tostring(i) end
 local function work()
-  return table.concat(t, ",")
+  local s = table.concat(t, ",")
+  return s
 end
 local deadline = os.clock() + 5
 while os.clock() < deadline do work() end
