@@ -1,6 +1,7 @@
 // summary.txt, summary.json and report.md of a `kperf profile` session.
 #include "kperf/profile_report.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -39,10 +40,19 @@ void add_summary(prof::RecordSummary& to, const prof::RecordSummary& s) {
   to.lua.trace_samples += s.lua.trace_samples;
   to.lua.captured += s.lua.captured;
   to.lua.walk_errors += s.lua.walk_errors;
+  to.lua.unreadable += s.lua.unreadable;
+  for (const auto& p : s.lua.problems)
+    if (std::find(to.lua.problems.begin(), to.lua.problems.end(), p) == to.lua.problems.end())
+      to.lua.problems.push_back(p);
   to.seconds += s.seconds;
 }
 
-std::string sampler_line(const prof::RecordSummary& s) { return "Sampler: " + prof::format_summary(s); }
+// The sampler's summary line, after one line per process whose LuaJIT VM was not read.
+std::string sampler_line(const prof::RecordSummary& s) {
+  std::string out;
+  for (const auto& line : prof::lua_problem_lines(s)) out += "Sampler: " + line + "\n";
+  return out + "Sampler: " + prof::format_summary(s);
+}
 
 nlohmann::json sampler_json(const prof::RecordSummary& s) {
   return {{"samples", s.stacks.samples},
@@ -60,7 +70,9 @@ nlohmann::json sampler_json(const prof::RecordSummary& s) {
             {"lua_samples", s.lua.lua_samples},
             {"trace_samples", s.lua.trace_samples},
             {"captured_vm_state", s.lua.captured},
-            {"walk_errors", s.lua.walk_errors}}},
+            {"walk_errors", s.lua.walk_errors},
+            {"unreadable_vm_samples", s.lua.unreadable},
+            {"unreadable_vms", s.lua.problems}}},
           {"seconds", s.seconds},
           {"end_reason", s.end_reason}};
 }
