@@ -319,6 +319,21 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     // Not with 32-bit references: the VM's C frame on the copied stack has the lua_State.
     if (!G) G = p->vm.from_stack(p->mem, s.ustack.data(), s.ustack.size());
   }
+  if (!G && any_vm && !layout->in_vm(s.user_ip())) {
+    // C code called from the VM (r14 may be anything there): the VM frame starts right
+    // above the return address into it on the copied stack, and holds its lua_State.
+    for (size_t i = 1; i < native.pcs.size() && !G; ++i) {
+      if (!layout->in_vm(native.pcs[i])) continue;
+      for (size_t off = 0; off + 16 <= s.ustack.size(); off += 8) {
+        uint64_t word;
+        std::memcpy(&word, s.ustack.data() + off, sizeof word);
+        if (word != native.pcs[i]) continue;
+        G = p->vm.from_stack(p->mem, s.ustack.data() + off + 8, std::min<size_t>(s.ustack.size() - off - 8, 128));
+        break;
+      }
+      break;
+    }
+  }
   if (G) {
     publish(static_cast<pid_t>(s.tgid()), *p);
     unread_why_.erase(static_cast<pid_t>(s.tgid()));  // a passing refusal (r14 not yet DISPATCH)
