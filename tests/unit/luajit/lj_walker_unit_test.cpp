@@ -31,7 +31,7 @@ const char* kLib2 = "/usr/lib/x86_64-linux-gnu/libluajit-5.1.so.2";
 
 std::string vanilla_root() {
   if (const char* e = std::getenv("KPERF_LUAJIT_VANILLA_DIR")) return e;
-  return "/work/peers/luajit-vanilla/root";
+  return KPERF_BUILD_DIR "/peers/luajit-vanilla/root";
 }
 
 std::string run(const std::string& cmd) {
