@@ -124,8 +124,8 @@ struct kperf_lua_vm {
    * ngx_http_lua_co_ctx_t, the coroutine and the parent context. */
   __u32 L_glref, cframe_size, cframe_L;
   __u32 L_exdata2, ngx_coctx_co, ngx_coctx_parent;
-  /* GC references (GCRef / MRef): 8 bytes (GC64) or 4. With 4, the words and the window
-   * are captured, not the functions nor the resumer. */
+  /* GC references (GCRef / MRef): 8 bytes (GC64) or 4 (then a frame is one slot; the
+   * resumer is not captured). */
   __u32 ref_size;
 };
 

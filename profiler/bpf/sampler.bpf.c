@@ -216,30 +216,41 @@ static __always_inline int window_slot(const __u8 *tail, __u64 lo, __u64 len, __
  * memory reused) before userspace reads it, but what naming needs of it (ffid and pc,
  * or a C function's f) is here. */
 static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 nmax, const __u8 *tail, __u64 lo,
-                                          __u64 len, const __u64 wmax, __u64 start, __u64 bottom)
+                                          __u64 len, const __u64 wmax, __u64 start, __u64 bottom, const bool ref32)
 {
+  /* ref32 (32-bit GC references): a frame is one slot, function in its low half and
+   * link in its high half; GCfunc's gct / ffid at +5 / +6, pc (32-bit) at +0x10, f at
+   * +0x18. GC64: function tagged in the slot below the link; gct / ffid at +9 / +0xa,
+   * pc at +0x20, f at +0x28 (read from LJ_FN_HDR). */
   __u64 frame = start - LJ_SLOT;
   __u32 n = 0;
   /* Recursion repeats the function and the return PC: read each once. */
   __u64 last_fn = 0, last_word = 0, last_val = 0, last_ret = 0, last_a = 0;
   for (int i = 0; i < nmax; i++) {
-    __u64 ftv, link;
-    if (frame <= bottom || !window_slot(tail, lo, len, frame - LJ_SLOT, &ftv, wmax) ||
-        !window_slot(tail, lo, len, frame, &link, wmax))
+    __u64 ftv, link, fn;
+    if (frame <= bottom || !window_slot(tail, lo, len, frame, &link, wmax))
       break;
-    if ((ftv >> 47) != LJ_ITYPE_FUNC)
-      break;
-    const __u64 fn = ftv & KPERF_LUA_FN_ADDR_MASK;
+    if (ref32) {
+      fn = link & 0xffffffffull;
+      link >>= 32;
+    } else {
+      if (!window_slot(tail, lo, len, frame - LJ_SLOT, &ftv, wmax) || (ftv >> 47) != LJ_ITYPE_FUNC)
+        break;
+      fn = ftv & KPERF_LUA_FN_ADDR_MASK;
+    }
     if (fn != last_fn) {
       __u64 f[LJ_FN_READ / 8];
-      if (bpf_probe_read_user(f, sizeof(f), (const void *)(fn + LJ_FN_HDR)) != 0)
+      if (bpf_probe_read_user(f, sizeof(f), (const void *)(fn + (ref32 ? 0 : LJ_FN_HDR))) != 0)
         break;
-      const __u8 gct = (__u8)(f[0] >> 8), ffid = (__u8)(f[0] >> 16);
+      const __u8 gct = (__u8)(f[0] >> (ref32 ? 40 : 8)), ffid = (__u8)(f[0] >> (ref32 ? 48 : 16));
       if (gct != LJ_GCT_FUNC)
         break;
       last_fn = fn;
       last_word = fn | ((__u64)ffid << 48);
-      last_val = ffid == 0 ? f[3] /* pc */ : ffid == 1 ? f[4] /* f */ : 0;
+      if (ref32)
+        last_val = ffid == 0 ? (f[2] & 0xffffffffull) /* pc */ : ffid == 1 ? f[3] /* f */ : 0;
+      else
+        last_val = ffid == 0 ? f[3] /* pc */ : ffid == 1 ? f[4] /* f */ : 0;
     }
     out[2 * i] = last_word;
     out[2 * i + 1] = last_val;
@@ -250,6 +261,8 @@ static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 n
       frame -= link & ~LJ_FRAME_TYPEP;
       if (!window_slot(tail, lo, len, frame, &link, wmax))
         break;
+      if (ref32)
+        link >>= 32;
     }
     __u64 prev;
     if ((link & LJ_FRAME_TYPE) == 0) { /* returns into Lua: the CALL's A operand */
@@ -260,7 +273,7 @@ static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 n
         last_ret = link;
         last_a = (ins >> 8) & 0xff;
       }
-      prev = frame - LJ_SLOT * (2 + last_a);
+      prev = frame - LJ_SLOT * ((ref32 ? 1 : 2) + last_a);
     } else {
       prev = frame - (link & ~LJ_FRAME_TYPEP);
     }
@@ -338,7 +351,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
   /* A suspended parent's frames run per-request closures too (nginx handlers). */
   capture_funcs(&w[KPERF_LUA_W_RES_FUNCS], &w[KPERF_LUA_W_RES_NFUNCS], KPERF_LUA_RES_NFUNCS, tail, lo, len,
-                KPERF_LUA_RES_WINDOW_BYTES, base, stack + LJ_SLOT);
+                KPERF_LUA_RES_WINDOW_BYTES, base, stack + LJ_SLOT, false);
 }
 
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
@@ -433,9 +446,9 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_WINDOW_LEN] = len;
   w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
-  if (gc64)
-    capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
-                  KPERF_LUA_WINDOW_BYTES, start, stack + LJ_SLOT);
+  /* The bottom frame: tvref(L->stack) + LJ_FR2 slots. */
+  capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
+                KPERF_LUA_WINDOW_BYTES, start, stack + (gc64 ? LJ_SLOT : 0), !gc64);
 }
 
 SEC("perf_event")
