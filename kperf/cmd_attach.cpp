@@ -163,11 +163,7 @@ void register_attach(CLI::App& app) {
         if (o->count() > 0) throw UsageError(fmt::format("{} is a load option: it needs --url", o->get_name()));
       }
     }
-    const int status = run_attach(*a);
-    if (status != 0) {
-      std::fflush(stdout);
-      std::exit(status);
-    }
+    set_exit_status(run_attach(*a));
   });
 }
 

@@ -538,11 +538,7 @@ void register_profile(CLI::App& app) {
                   "Run the lab gateway in this directory and keep it afterwards (confs, access and "
                   "error logs); default: a temporary directory, removed");
   cmd->callback([a] {
-    const int status = run_profile_command(*a);
-    if (status != 0) {
-      std::fflush(stdout);
-      std::exit(status);
-    }
+    set_exit_status(run_profile_command(*a));
   });
 }
 
