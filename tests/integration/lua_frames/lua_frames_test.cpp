@@ -18,7 +18,7 @@
 
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/lua_stacks.hpp"
-#include "tests/support/nginx_conf.hpp"
+#include "tests/support/nginx_recording.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -455,21 +455,14 @@ end
 
 handle()
 )");
-  const int port = free_port();
-  write_nginx_conf(dir, port, fmt::format("content_by_lua_file {};", chunk), true);
-  Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
-                dir.file("nginx.err"));
-  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
-  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
-                 dir.file("out.folded")},
-                dir.file("kperf.out"), dir.file("kperf.err"));
-  const auto load = run({"wrk", "-t1", "-c2", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
-  EXPECT_EQ(load.status, 0) << load.err;
-  EXPECT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
-  nginx.signal(SIGQUIT);
-  nginx.wait(10);
-  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
-  ASSERT_GT(total_samples(stacks), 200u) << read_file(dir.file("kperf.err"));
+  NginxRecordOptions opts;
+  opts.connections = 2;
+  const NginxRecording rec = record_nginx(dir, fmt::format("content_by_lua_file {};", chunk), opts);
+  ASSERT_TRUE(rec.nginx_started) << rec.error_log;
+  EXPECT_EQ(rec.wrk_status, 0) << rec.wrk_err;
+  EXPECT_EQ(rec.kperf_status, 0) << rec.kperf_err;
+  const auto& stacks = rec.stacks;
+  ASSERT_GT(total_samples(stacks), 200u) << rec.kperf_err;
 
   // body line -> the call that runs it in the parent (handle's frame right above).
   const std::vector<std::pair<int, std::string>> bodies = {{8, "resume"}, {10, "w"}, {12, "spawn"}};
@@ -513,21 +506,14 @@ end
 
 handle()
 )");
-  const int port = free_port();
-  write_nginx_conf(dir, port, fmt::format("content_by_lua_file {};", chunk), true);
-  Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
-                dir.file("nginx.err"));
-  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
-  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
-                 dir.file("out.folded")},
-                dir.file("kperf.out"), dir.file("kperf.err"));
-  const auto load = run({"wrk", "-t1", "-c4", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
-  EXPECT_EQ(load.status, 0) << load.err;
-  EXPECT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
-  nginx.signal(SIGQUIT);
-  nginx.wait(10);
-  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
-  ASSERT_GT(total_samples(stacks), 200u) << read_file(dir.file("kperf.err"));
+  NginxRecordOptions opts;
+  opts.connections = 4;
+  const NginxRecording rec = record_nginx(dir, fmt::format("content_by_lua_file {};", chunk), opts);
+  ASSERT_TRUE(rec.nginx_started) << rec.error_log;
+  EXPECT_EQ(rec.wrk_status, 0) << rec.wrk_err;
+  EXPECT_EQ(rec.kperf_status, 0) << rec.kperf_err;
+  const auto& stacks = rec.stacks;
+  ASSERT_GT(total_samples(stacks), 200u) << rec.kperf_err;
 
   auto is_handler = [&](const std::string& f) { return starts_with(f, "handle " + chunk + ":7"); };
   const auto has_handler = [&](const Stack& s) { return find_frame(s, is_handler) != std::string::npos; };

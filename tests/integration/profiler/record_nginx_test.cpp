@@ -16,6 +16,7 @@
 
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/nginx_conf.hpp"
+#include "tests/support/nginx_recording.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -30,29 +31,22 @@ bool is_kernel(const std::string& f) { return f.size() > 4 && f.ends_with("_[k]"
   if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0) \
   GTEST_SKIP() << "needs Debian's nginx and wrk"
 
-void write_conf(const TempDir& dir, int port) {
-  write_nginx_conf(dir, port, "return 200 \"hello from kperf's test\\n\";", false);
-}
+const std::string kReturn200 = "return 200 \"hello from kperf's test\\n\";";
+
+void write_conf(const TempDir& dir, int port) { write_nginx_conf(dir, port, kReturn200, false); }
 
 TEST(RecordNginx, WorkerStacksUnderLoad) {
   REQUIRE_NGINX();
   TempDir dir;
-  const int port = free_port();
-  write_conf(dir, port);
-  Process nginx({"/usr/sbin/nginx", "-p", dir.path(), "-c", dir.file("nginx.conf")}, dir.file("nginx.out"),
-                dir.file("nginx.err"));
-  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
+  NginxRecordOptions opts;
+  opts.lua = false;
+  opts.connections = 10;
+  const NginxRecording rec = record_nginx(dir, kReturn200, opts);
+  ASSERT_TRUE(rec.nginx_started) << rec.error_log;
+  EXPECT_EQ(rec.wrk_status, 0) << rec.wrk_err;
+  ASSERT_EQ(rec.kperf_status, 0) << rec.kperf_err;
 
-  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
-                 dir.file("out.folded")},
-                dir.file("kperf.out"), dir.file("kperf.err"));
-  const auto load = run({"wrk", "-t1", "-c10", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
-  EXPECT_EQ(load.status, 0) << load.err;
-  ASSERT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
-  nginx.signal(SIGQUIT);
-  nginx.wait(10);
-
-  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
+  const auto& stacks = rec.stacks;
   uint64_t total = 0, through_events = 0, with_kernel_net = 0;
   for (const auto& s : stacks) {
     ASSERT_EQ(s.frames[0], "nginx") << "only nginx workers are targets";
