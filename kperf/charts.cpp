@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "flamegraph/text.hpp"
+
 namespace kperf::charts {
 
 namespace {
@@ -99,23 +101,7 @@ void legend(std::string& out, const Plot& p, const std::vector<std::string>& nam
 
 std::string xml_escape(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0 (except tab/newline/CR).
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
+  fg::append_xml_escaped(out, s);  // the renderers' one escaper: invalid UTF-8 -> U+FFFD
   return out;
 }
 

@@ -54,7 +54,8 @@ std::string percentile_label(double percentile);
 std::string format_us(double us);
 // A count as "950", "12.5k", "1.2M".
 std::string format_number(double v);
-// Text escaped for XML character data and attribute values.
+// Text escaped for XML character data and attribute values (flamegraph/text's escaper:
+// invalid UTF-8 and forbidden control bytes become U+FFFD).
 std::string xml_escape(std::string_view s);
 
 // Bars: one per run, grouped per series, each group with a dashed mean line and a

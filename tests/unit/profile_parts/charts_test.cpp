@@ -94,7 +94,8 @@ TEST(Charts, Labels) {
   EXPECT_EQ(format_number(950), "950");
   EXPECT_EQ(format_number(12500), "12.5k");
   EXPECT_EQ(format_number(1.2e6), "1.2M");
-  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c'");  // attributes are double-quoted
+  EXPECT_EQ(xml_escape("w\xff\x01x"), "w\xef\xbf\xbd\xef\xbf\xbdx");  // invalid UTF-8, control byte
 }
 
 TEST(Charts, RpsBarsProportionalToValues) {
