@@ -3,8 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
-#include <charconv>
-#include <cmath>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "flamegraph/render.hpp"
 #include "kperf/command.hpp"
 #include "kperf/output_file.hpp"
+#include "loadgen/duration.hpp"
 #include "profiler/recorder.hpp"
 #include "profiler/targets.hpp"
 
@@ -26,21 +26,16 @@ std::atomic<bool> g_stop{false};
 
 void on_stop_signal(int) { g_stop.store(true); }
 
-// Seconds from "30", "30s", "500ms", "2m", "1h" (wrk-style units; a plain number is seconds).
+// Seconds from "30", "30s", "500ms", "2m", "1h" (the load generator's wrk-style units).
 double parse_record_duration(const std::string& text) {
-  double value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || p == begin || !std::isfinite(value) || value <= 0) {
-    throw UsageError(fmt::format("bad duration '{}' (examples: 10, 10s, 500ms, 2m, 1h)", text));
+  std::chrono::microseconds d{0};
+  try {
+    d = loadgen::parse_duration(text);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("-d: {} (examples: 10, 10s, 500ms, 2m, 1h)", e.what()));
   }
-  const std::string unit(p, end);
-  if (unit.empty() || unit == "s") return value;
-  if (unit == "ms") return value / 1000;
-  if (unit == "m") return value * 60;
-  if (unit == "h") return value * 3600;
-  throw UsageError(fmt::format("bad duration unit in '{}' (use ms, s, m or h)", text));
+  if (d.count() <= 0) throw UsageError(fmt::format("-d: the duration must be more than 0, not '{}'", text));
+  return std::chrono::duration<double>(d).count();
 }
 
 struct RecordArgs {

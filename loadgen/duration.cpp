@@ -1,6 +1,8 @@
 // parse_duration / format_time_us: the unit rules of wrk's command line and report.
 #include "loadgen/duration.hpp"
 
+#include <cmath>
+
 #include <charconv>
 #include <initializer_list>
 #include <vector>
@@ -15,7 +17,7 @@ std::chrono::microseconds parse_duration(std::string_view text) {
   const char* begin = text.data();
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr == begin) {
+  if (ec != std::errc() || ptr == begin || !std::isfinite(value)) {
     throw std::invalid_argument(fmt::format("invalid duration '{}'", text));
   }
   const std::string_view unit(ptr, static_cast<size_t>(end - ptr));

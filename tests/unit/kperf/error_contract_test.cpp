@@ -28,6 +28,12 @@ TEST(ErrorContract, BadValueNamesTheCommandsHelp) {
   expect_one_line_error({"record", "-F", "abc", "-d", "1", "-p", "1"}, "kperf record --help");
 }
 
+TEST(ErrorContract, BadDurations) {
+  expect_one_line_error({"record", "-d", "nan", "--", "true"}, "invalid duration 'nan'");
+  expect_one_line_error({"record", "-d", "0", "--", "true"}, "more than 0");
+  expect_one_line_error({"load", "-d", "2x", "http://127.0.0.1:9/"}, "unknown unit 'x'");
+}
+
 TEST(ErrorContract, NoCommand) { expect_one_line_error({}, "kperf --help"); }
 
 TEST(ErrorContract, UnknownCommand) { expect_one_line_error({"no-such-command"}, "no-such-command"); }

@@ -24,6 +24,8 @@ TEST(Units, FollowWrk) {
   EXPECT_EQ(format_binary(1.33 * 1024 * 1024 * 1024), "1.33G");
   EXPECT_EQ(parse_duration("500ms").count(), 500000);
   EXPECT_THROW(parse_duration("-1s"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("nan"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("infs"), std::invalid_argument);
   EXPECT_EQ(parse_count("100", "x"), 100u);
   EXPECT_EQ(parse_count("2k", "x"), 2000u);
   EXPECT_EQ(parse_count("1M", "x"), 1000000u);
