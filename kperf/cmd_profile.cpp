@@ -2,10 +2,8 @@
 // --version: a local install or Docker's image), drives it with the load generator for N
 // runs while sampling its workers with eBPF, and writes flame graphs, folded stacks,
 // wrk-style / JSON / Markdown summaries and charts into one directory.
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 
 #include <fmt/core.h>
 
+#include "common/ports.hpp"
 #include "flamegraph/render.hpp"
 #include "kperf/charts.hpp"
 #include "kperf/command.hpp"
@@ -82,21 +81,6 @@ fs::path default_out_dir(const std::string& workload) {
   return fs::path("kperf-out") / fmt::format("{}-{}", stamp, workload);
 }
 
-// A free TCP port on 127.0.0.1 (bound to port 0, then released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("cannot open a socket to pick a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot pick a free port on 127.0.0.1");
-  return ntohs(addr.sin_port);
-}
-
 // A private temporary directory, removed with its contents (the Kong driver's files).
 struct TempWorkDir {
   fs::path path;
@@ -121,8 +105,8 @@ std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driv
   spec.version = version;
   spec.config = w.kong_config("127.0.0.1", upstream_port);
   spec.declarative_config = work_dir / "kong.json";
-  spec.proxy_port = free_port();
-  spec.status_port = free_port();
+  spec.proxy_port = common::free_port();
+  spec.status_port = common::free_port();
   spec.worker_processes = a.workers;
   spec.work_dir = work_dir;
   // Readable by Kong's own user too (docker mounts the config into the container).

@@ -2,9 +2,6 @@
 // stop of the upstream and gateway nginx for one workload.
 #include "kperf/gateway/lab_driver.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +18,7 @@
 
 #include <fmt/core.h>
 
+#include "common/ports.hpp"
 #include "kperf/gateway/lab_http.hpp"
 
 namespace kperf {
@@ -32,22 +30,6 @@ namespace {
 
 constexpr const char* kInstallHint = "install nginx libnginx-mod-http-lua lua-cjson: scripts/setup";
 constexpr const char* kUpstreamHostIp = "127.0.0.1";
-
-// A port free on 127.0.0.1 right now (bind port 0, read it, close).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  if (rc == 0) rc = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error(fmt::format("cannot find a free port on 127.0.0.1: {}", std::strerror(err)));
-  return ntohs(addr.sin_port);
-}
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -276,9 +258,9 @@ void Lab::wait_workers(NginxProcess& proc, const char* what, int count) {
 void Lab::start() {
   // Ports are free when chosen but could be taken before nginx binds them: retry.
   for (int attempt = 1;; ++attempt) {
-    upstream_port_ = free_port();
+    upstream_port_ = common::free_port();
     do {
-      gateway_port_ = free_port();
+      gateway_port_ = common::free_port();
     } while (gateway_port_ == upstream_port_);
     if (options_.with_gateway) write_config();  // refuses what the lab cannot run, before nginx starts
     render("upstream.conf.in", run_dir_ / "upstream.conf", options_.upstream_workers);
