@@ -2,6 +2,7 @@
 #include "tests/support/nginx_recording.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "tests/support/nginx_conf.hpp"
 #include "tests/support/ports.hpp"
@@ -20,6 +21,7 @@ NginxRecording record_nginx(const TempDir& dir, const std::string& location_body
   Process nginx(argv, dir.file("nginx.out"), dir.file("nginx.err"));
   r.nginx_started = wait_for_port(port, 10);
   if (r.nginx_started) {
+    r.master_maps = read_file("/proc/" + std::to_string(nginx.pid()) + "/maps");
     std::vector<std::string> kargs = {KPERF_BINARY, "record"};
     kargs.insert(kargs.end(), options.kperf_args.begin(), options.kperf_args.end());
     kargs.insert(kargs.end(), {"-p", std::to_string(nginx.pid()), "-o", dir.file("out.folded")});
@@ -38,6 +40,26 @@ NginxRecording record_nginx(const TempDir& dir, const std::string& location_body
   nginx.wait(10);
   r.error_log = read_file(dir.file("error.log")) + read_file(dir.file("nginx.err"));
   return r;
+}
+
+NginxRecording record_lua_handler(const TempDir& dir, const std::string& lua_source,
+                                  const NginxRecordOptions& options) {
+  ::chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
+  const std::string chunk = dir.file("handler.lua");
+  write_file(chunk, lua_source);
+  NginxRecording r = record_nginx(dir, "content_by_lua_file " + chunk + ";", options);
+  r.chunk = chunk;
+  return r;
+}
+
+std::string NginxRecording::problem(uint64_t min_samples) const {
+  if (!nginx_started) return "nginx did not answer: " + error_log;
+  if (wrk_status != 0) return "wrk failed: " + wrk_err;
+  if (kperf_status != 0) return "kperf record failed: " + kperf_err;
+  if (total_samples(stacks) < min_samples) {
+    return "only " + std::to_string(total_samples(stacks)) + " samples: " + kperf_err;
+  }
+  return "";
 }
 
 }  // namespace kperf::test

@@ -3,6 +3,7 @@
 // `kperf record -p MASTER` while wrk drives it, stop nginx, and hand back the stacks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,11 +25,22 @@ struct NginxRecording {
   int kperf_status = -1;
   int wrk_status = -1;
   std::string kperf_err, wrk_err, error_log;
+  std::string master_maps;     // /proc/MASTER/maps once nginx answered
+  std::string chunk;           // record_lua_handler: the handler file
   std::vector<Stack> stacks;   // DIR/out.folded
+
+  // "" when nginx ran, wrk and kperf exited 0 and at least `min_samples` were recorded;
+  // otherwise what went wrong, with the logs that say why.
+  std::string problem(uint64_t min_samples) const;
 };
 
 // Writes DIR/nginx.conf with `location_body` on a free port and records it.
 NginxRecording record_nginx(const TempDir& dir, const std::string& location_body,
                             const NginxRecordOptions& options = {});
+
+// Writes `lua_source` to DIR/handler.lua (DIR made readable by the workers) and records
+// nginx serving it with `content_by_lua_file`.
+NginxRecording record_lua_handler(const TempDir& dir, const std::string& lua_source,
+                                  const NginxRecordOptions& options = {});
 
 }  // namespace kperf::test

@@ -19,7 +19,6 @@
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/lua_stacks.hpp"
 #include "tests/support/nginx_recording.hpp"
-#include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -435,9 +434,9 @@ TEST(LuaFrames, NginxCoroutinesAndLightThreadsKeepTheirParents) {
       access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
     GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
   TempDir dir;
-  chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
-  const std::string chunk = dir.file("co_handler.lua");
-  write_file(chunk, R"(local function burn(n)
+  NginxRecordOptions opts;
+  opts.connections = 2;
+  const NginxRecording rec = record_lua_handler(dir, R"(local function burn(n)
   local s = 0
   for i = 1, n do s = s + i % 7 end
   return s
@@ -454,15 +453,10 @@ local function handle()
 end
 
 handle()
-)");
-  NginxRecordOptions opts;
-  opts.connections = 2;
-  const NginxRecording rec = record_nginx(dir, fmt::format("content_by_lua_file {};", chunk), opts);
-  ASSERT_TRUE(rec.nginx_started) << rec.error_log;
-  EXPECT_EQ(rec.wrk_status, 0) << rec.wrk_err;
-  EXPECT_EQ(rec.kperf_status, 0) << rec.kperf_err;
+)", opts);
+  ASSERT_EQ(rec.problem(201), "");
+  const std::string& chunk = rec.chunk;
   const auto& stacks = rec.stacks;
-  ASSERT_GT(total_samples(stacks), 200u) << rec.kperf_err;
 
   // body line -> the call that runs it in the parent (handle's frame right above).
   const std::vector<std::pair<int, std::string>> bodies = {{8, "resume"}, {10, "w"}, {12, "spawn"}};
@@ -490,9 +484,9 @@ TEST(LuaFrames, NginxContentHandler) {
       access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
     GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
   TempDir dir;
-  chmod(dir.path().c_str(), 0755);  // the workers (nobody / www-data) read the handler
-  const std::string chunk = dir.file("handler.lua");
-  write_file(chunk, R"(local function work(n)
+  NginxRecordOptions opts;
+  opts.connections = 4;
+  const NginxRecording rec = record_lua_handler(dir, R"(local function work(n)
   local s = 0
   for i = 1, n do s = s + (i % 13) end
   return s
@@ -505,15 +499,10 @@ local function handle()
 end
 
 handle()
-)");
-  NginxRecordOptions opts;
-  opts.connections = 4;
-  const NginxRecording rec = record_nginx(dir, fmt::format("content_by_lua_file {};", chunk), opts);
-  ASSERT_TRUE(rec.nginx_started) << rec.error_log;
-  EXPECT_EQ(rec.wrk_status, 0) << rec.wrk_err;
-  EXPECT_EQ(rec.kperf_status, 0) << rec.kperf_err;
+)", opts);
+  ASSERT_EQ(rec.problem(201), "");
+  const std::string& chunk = rec.chunk;
   const auto& stacks = rec.stacks;
-  ASSERT_GT(total_samples(stacks), 200u) << rec.kperf_err;
 
   auto is_handler = [&](const std::string& f) { return starts_with(f, "handle " + chunk + ":7"); };
   const auto has_handler = [&](const Stack& s) { return find_frame(s, is_handler) != std::string::npos; };

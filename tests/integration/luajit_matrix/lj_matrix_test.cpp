@@ -29,8 +29,7 @@
 #include "tests/integration/luajit/lj_test_target.hpp"
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/lua_stacks.hpp"
-#include "tests/support/nginx_conf.hpp"
-#include "tests/support/ports.hpp"
+#include "tests/support/nginx_recording.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -368,9 +367,9 @@ TEST(LuajitPeerNginx, ContentHandlerOnKong24Luajit) {
   const std::string lib = peer_dir(peer) + "/lib";
   ASSERT_EQ(access((lib + "/libluajit-5.1.so.2").c_str(), R_OK), 0) << "run ctest -R luajit_peers_build";
   TempDir dir;
-  chmod(dir.path().c_str(), 0755);  // the workers read the handler
-  const std::string chunk = dir.file("handler.lua");
-  write_file(chunk, R"(local function work(n)
+  NginxRecordOptions opts;
+  opts.env = {"LD_LIBRARY_PATH=" + lib};
+  const NginxRecording rec = record_lua_handler(dir, R"(local function work(n)
   local s = 0
   for i = 1, n do s = s + (i % 13) end
   return s
@@ -381,28 +380,13 @@ local function handle()
   ngx.say("sum ", t)
 end
 handle()
-)");
-  const int port = free_port();
-  write_nginx_conf(dir, port, fmt::format("content_by_lua_file {};", chunk), true);
-  Process nginx({"/usr/bin/env", "LD_LIBRARY_PATH=" + lib, "/usr/sbin/nginx", "-p", dir.path(), "-c",
-                 dir.file("nginx.conf")},
-                dir.file("nginx.out"), dir.file("nginx.err"));
-  ASSERT_TRUE(wait_for_port(port, 10)) << read_file(dir.file("error.log"));
-  EXPECT_NE(read_file(fmt::format("/proc/{}/maps", nginx.pid())).find(lib + "/libluajit-5.1.so"),
-            std::string::npos)
+)", opts);
+  EXPECT_NE(rec.master_maps.find(lib + "/libluajit-5.1.so"), std::string::npos)
       << "nginx did not load the peer's libluajit";
-  Process kperf({KPERF_BINARY, "record", "-F", "499", "-d", "4", "-p", std::to_string(nginx.pid()), "-o",
-                 dir.file("out.folded")},
-                dir.file("kperf.out"), dir.file("kperf.err"));
-  const auto load = run({"wrk", "-t1", "-c4", "-d3s", fmt::format("http://127.0.0.1:{}/", port)}, 20);
-  EXPECT_EQ(load.status, 0) << load.err;
-  EXPECT_EQ(kperf.wait(20), 0) << read_file(dir.file("kperf.err"));
-  nginx.signal(SIGQUIT);
-  nginx.wait(10);
-  const auto stacks = parse_folded(read_file(dir.file("out.folded")));
-  ASSERT_GT(total_samples(stacks), 200u) << read_file(dir.file("kperf.err"));
-  const std::string err = read_file(dir.file("kperf.err"));
-  EXPECT_EQ(err.find("no Lua frames for"), std::string::npos) << err;
+  ASSERT_EQ(rec.problem(201), "");
+  const std::string& chunk = rec.chunk;
+  const auto& stacks = rec.stacks;
+  EXPECT_EQ(rec.kperf_err.find("no Lua frames for"), std::string::npos) << rec.kperf_err;
   const auto in_handle = [&](const Stack& s) {
     return find_frame(s, [&](const std::string& f) { return starts_with(f, "handle " + chunk + ":6"); }) !=
            std::string::npos;
