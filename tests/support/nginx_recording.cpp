@@ -3,12 +3,21 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/support/nginx_conf.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 
 namespace kperf::test {
+
+std::string nginx_lua_unavailable() {
+  if (::access("/usr/sbin/nginx", X_OK) != 0 || ::access("/usr/bin/wrk", X_OK) != 0 ||
+      ::access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0) {
+    return "needs Debian's nginx, libnginx-mod-http-lua and wrk (scripts/setup installs them)";
+  }
+  return "";
+}
 
 NginxRecording record_nginx(const TempDir& dir, const std::string& location_body,
                             const NginxRecordOptions& options) {

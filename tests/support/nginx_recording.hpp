@@ -34,6 +34,10 @@ struct NginxRecording {
   std::string problem(uint64_t min_samples) const;
 };
 
+// "" when Debian's nginx, its lua module and wrk are installed; otherwise one line saying
+// what is missing (the tests skip with it).
+std::string nginx_lua_unavailable();
+
 // Writes DIR/nginx.conf with `location_body` on a free port and records it.
 NginxRecording record_nginx(const TempDir& dir, const std::string& location_body,
                             const NginxRecordOptions& options = {});

@@ -97,6 +97,11 @@ RunResult profile(const std::vector<std::string>& args, const fs::path& out, con
   return run(argv, 120);
 }
 
+// `kperf profile --version V --kong-prefix P --workload WORKLOAD` on the test Kong.
+RunResult profile_on_kong(const std::string& workload, const fs::path& out) {
+  return profile({"--version", test_kong().version, "--kong-prefix", test_kong().prefix, "--workload", workload}, out);
+}
+
 // The command users run: `kperf profile --version V` with Kong on the PATH and no
 // --driver. The local driver runs the bundled key-auth workload (written as 3.0, run as
 // Kong 2.x's 2.1): every request answered 200 through key-auth, Lua frames of Kong's
@@ -165,9 +170,7 @@ TEST(KongProfile, RateLimitingAndAPluginTheLabLacks) {
              "  consumers:\n"
              "    - {username: c1, keyauth_credentials: [{key: k1}]}\n");
   const fs::path out = fs::path(t.path()) / "out";
-  const RunResult r = profile({"--version", test_kong().version, "--kong-prefix", test_kong().prefix, "--workload",
-                               file},
-                              out);
+  const RunResult r = profile_on_kong(file, out);
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = summary(out);
   EXPECT_GT(j["combined"]["requests"].get<uint64_t>(), 50u);
@@ -247,9 +250,7 @@ TEST(KongProfile, RejectedWorkloadGivesKongsOwnError) {
              "    - {name: s1, url: http://kperf-upstream/test, routes: [{paths: [/x]}],\n"
              "       plugins: [{name: rate-limiting, config: {policy: local}}]}\n");
   const fs::path out = fs::path(t.path()) / "out";
-  const RunResult r = profile({"--version", test_kong().version, "--kong-prefix", test_kong().prefix, "--workload",
-                               file},
-                              out);
+  const RunResult r = profile_on_kong(file, out);
   EXPECT_EQ(r.status, 2) << r.err;
   // The last line is the error (progress lines come before it).
   std::string last = r.err.substr(0, r.err.size() - 1);
@@ -269,9 +270,7 @@ TEST(KongProfile, EveryBundledWorkloadRunsOnKong) {
     SCOPED_TRACE(name);
     TempDir t;
     const fs::path out = fs::path(t.path()) / "out";
-    const RunResult r = profile({"--version", test_kong().version, "--kong-prefix", test_kong().prefix,
-                                 "--workload", name},
-                                out);
+    const RunResult r = profile_on_kong(name, out);
     ASSERT_EQ(r.status, 0) << r.err;
     const auto j = summary(out);
     const uint64_t requests = j["combined"]["requests"].get<uint64_t>();

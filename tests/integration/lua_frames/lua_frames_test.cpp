@@ -430,9 +430,7 @@ TEST(LuaFrames, CoroutinesKeepTheirCallersJit) {
 // started it, named.
 TEST(LuaFrames, NginxCoroutinesAndLightThreadsKeepTheirParents) {
   REQUIRE_ROOT();
-  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
-      access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
-    GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
+  if (const std::string why = nginx_lua_unavailable(); !why.empty()) GTEST_SKIP() << why;
   TempDir dir;
   NginxRecordOptions opts;
   opts.connections = 2;
@@ -480,9 +478,7 @@ handle()
 
 TEST(LuaFrames, NginxContentHandler) {
   REQUIRE_ROOT();
-  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
-      access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
-    GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
+  if (const std::string why = nginx_lua_unavailable(); !why.empty()) GTEST_SKIP() << why;
   TempDir dir;
   NginxRecordOptions opts;
   opts.connections = 4;

@@ -359,9 +359,7 @@ TEST(LuajitPeerNginx, ContentHandlerOnKong24Luajit) {
   REQUIRE_ROOT();
   if (access(KPERF_SHARED_DIR "/luajit", F_OK) != 0)
     GTEST_SKIP() << "needs the project's shared folder: KPERF_SHARED_DIR/luajit holds the LuaJIT sources";
-  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/wrk", X_OK) != 0 ||
-      access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) != 0)
-    GTEST_SKIP() << "needs Debian's nginx, libnginx-mod-http-lua and wrk";
+  if (const std::string why = nginx_lua_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const Peer peer = kPeers[2];
   ASSERT_STREQ(peer.name, "20201027");
   const std::string lib = peer_dir(peer) + "/lib";
