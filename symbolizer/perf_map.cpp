@@ -2,26 +2,42 @@
 #include "symbolizer/perf_map.hpp"
 #include "symbolizer/text_lines.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 namespace kperf::sym {
 
 bool PerfMap::refresh() {
+  // The path is under a world-writable /tmp: open it without following a symlink (a
+  // planted link to another root-owned file is refused), without blocking on a FIFO,
+  // and check the file actually opened, not the name.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st;
-  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
   if (st.st_uid != uid_ && st.st_uid != 0) return false;
   int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (st.st_size == seen_size_ && mtime == seen_mtime_ns_) return true;
-  std::ifstream in(path_);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  load_text(ss.str());
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  load_text(text);
   seen_size_ = st.st_size;
   seen_mtime_ns_ = mtime;
   return true;

@@ -86,6 +86,35 @@ TEST(PerfMap, ParsesAndHonoursOwnership) {
   unlink(path);
 }
 
+TEST(PerfMap, RefusesSymlinksAndFifos) {
+  // /tmp is world-writable: a link planted as perf-PID.map must not make kperf read
+  // another (root-owned) file, and a FIFO must not block the symbolizer.
+  char dir[] = "/tmp/kperf-perfmap-dir-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string real = std::string(dir) + "/real.map";
+  const std::string link = std::string(dir) + "/perf-1.map";
+  const std::string fifo = std::string(dir) + "/perf-2.map";
+  {
+    std::FILE* f = std::fopen(real.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("1000 10 jitted\n", f);
+    std::fclose(f);
+  }
+  ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  PerfMap direct(real, geteuid());
+  EXPECT_TRUE(direct.refresh());
+  PerfMap via_link(link, geteuid());
+  EXPECT_FALSE(via_link.refresh()) << "a symlinked perf map must be refused";
+  EXPECT_EQ(via_link.size(), 0u);
+  PerfMap via_fifo(fifo, geteuid());
+  EXPECT_FALSE(via_fifo.refresh()) << "a FIFO is not a perf map (and must not block)";
+  unlink(link.c_str());
+  unlink(fifo.c_str());
+  unlink(real.c_str());
+  rmdir(dir);
+}
+
 TEST(Demangle, ItaniumNamesOnlyOthersPassThrough) {
   EXPECT_EQ(demangle("_ZN2ns3fooEi"), "ns::foo(int)");
   EXPECT_EQ(demangle("main"), "main");
