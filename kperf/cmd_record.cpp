@@ -48,7 +48,7 @@ struct RecordArgs {
   bool per_pid = false;
   bool per_tid = false;
   uint32_t stack_size = 16 * 1024;
-  uint32_t ring_mib = 64;
+  uint32_t ring_mib = 0;  // 0: sized from -F, the stack size and the CPUs
   bool lua_lines = false;
   bool no_lua = false;
   std::vector<std::string> command;
@@ -134,9 +134,11 @@ void register_record(CLI::App& app) {
                   "Bytes of user stack copied per sample for unwinding (multiple of 8, at most 65536)")
       ->default_val(16 * 1024)
       ->check(CLI::Range(8, 65536));
-  cmd->add_option("--ring-buffer", args->ring_mib, "BPF ring buffer size in MiB (rounded up to a power of 2)")
-      ->default_val(64)
-      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--ring-buffer", args->ring_mib,
+                  "BPF ring buffer size in MiB, rounded up to a power of 2; 0 (default): half a second of "
+                  "samples at -F on every CPU, 4 to 64 MiB")
+      ->default_val(0)
+      ->check(CLI::Range(0, 1024));
   auto* lua_lines = cmd->add_flag("--lua-lines", args->lua_lines,
                                   "Lua frames show the executing line instead of the function's first line");
   cmd->add_flag("--no-lua", args->no_lua,

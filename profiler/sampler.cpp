@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -65,6 +66,19 @@ size_t round_up_pow2(size_t v) {
   while (p < v) p <<= 1;
   return p;
 }
+
+}  // namespace
+
+size_t auto_ring_bytes(int frequency, uint32_t stack_size, unsigned cpus) {
+  // A record: the ring's 8-byte header, the fixed sample and the copied stack.
+  const double record = 8.0 + sizeof(struct kperf_sample) + stack_size;
+  const double half_second = record * std::max(frequency, 1) * std::max(cpus, 1u) / 2;
+  const size_t lo = 4u << 20, hi = 64u << 20;
+  if (half_second >= static_cast<double>(hi)) return hi;
+  return std::clamp(round_up_pow2(static_cast<size_t>(half_second)), lo, hi);
+}
+
+namespace {
 
 long read_long_file(const char* path, long fallback) {
   std::ifstream in(path);
@@ -125,7 +139,10 @@ Sampler::Sampler(const SamplerOptions& opts, Handler handler) : opts_(opts), imp
   skel->rodata->filter_tgids = !opts_.all_processes;
   skel->rodata->self_tgid = static_cast<__u32>(getpid());
   skel->rodata->ustack_size = opts_.stack_size;
-  const size_t ring = round_up_pow2(std::max<size_t>(opts_.ring_bytes, 1u << 20));
+  const size_t wanted = opts_.ring_bytes ? opts_.ring_bytes
+                                         : auto_ring_bytes(opts_.frequency, opts_.stack_size,
+                                                           static_cast<unsigned>(online_cpus().size()));
+  const size_t ring = round_up_pow2(std::max<size_t>(wanted, 1u << 20));
   skel->rodata->wakeup_bytes = ring / 4;
   if (int err = bpf_map__set_max_entries(skel->maps.samples, static_cast<__u32>(ring)); err) {
     throw std::runtime_error(fmt::format("cannot size the ring buffer to {} bytes: {}", ring, strerror(-err)));

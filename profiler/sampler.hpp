@@ -18,7 +18,7 @@ namespace kperf::prof {
 struct SamplerOptions {
   int frequency = 99;                  // samples per second per CPU (perf -F)
   uint32_t stack_size = 16 * 1024;     // bytes of user stack copied per sample
-  size_t ring_bytes = 64u << 20;       // ring buffer size, rounded up to a power of 2
+  size_t ring_bytes = 0;               // ring buffer size, rounded up to a power of 2; 0: auto_ring_bytes
   bool all_processes = false;          // no tgid filter (except this process)
 };
 
@@ -28,6 +28,12 @@ struct SamplerCounters {
   uint64_t kstack_errors = 0; // bpf_get_stack failures
   uint64_t ustack_errors = 0; // user stack not readable at all
 };
+
+// The ring buffer a sampling rate needs: half a second of the largest records at
+// `frequency` Hz on every one of `cpus` CPUs, as a power of 2 between 4 and 64 MiB. The
+// kernel touches every page of the ring as it wraps, so a fixed 64 MiB cost 64 MiB of
+// RSS at 99 Hz, where 4 MiB hold seconds of samples.
+size_t auto_ring_bytes(int frequency, uint32_t stack_size, unsigned cpus);
 
 class Sampler {
  public:
