@@ -22,6 +22,7 @@
 #include <fmt/core.h>
 
 #include "common/ports.hpp"
+#include "common/run_dir.hpp"
 #include "flamegraph/render.hpp"
 #include "kperf/charts.hpp"
 #include "kperf/command.hpp"
@@ -85,9 +86,7 @@ fs::path default_out_dir(const std::string& workload) {
 struct TempWorkDir {
   fs::path path;
   TempWorkDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kperf-kong-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory");
-    path = tmpl;
+    path = common::make_run_dir("kperf-kong");
   }
   ~TempWorkDir() {
     std::error_code ec;

@@ -19,6 +19,7 @@
 #include <fmt/core.h>
 
 #include "common/ports.hpp"
+#include "common/run_dir.hpp"
 #include "kperf/gateway/lab_http.hpp"
 
 namespace kperf {
@@ -139,12 +140,11 @@ Lab::Lab(const Workload& workload, LabOptions options)
   }
   check_safe_path(lab_dir_);
   if (options_.run_dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = fmt::format("{}/kperf-lab-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!::mkdtemp(templ.data())) {
-      throw std::runtime_error(fmt::format("lab: cannot create {}: {}", templ, std::strerror(errno)));
+    try {
+      run_dir_ = common::make_run_dir("kperf-lab");
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("lab: {}", e.what()));
     }
-    run_dir_ = templ;
     remove_run_dir_ = !options_.keep_run_dir;
   } else {
     run_dir_ = fs::absolute(options_.run_dir);

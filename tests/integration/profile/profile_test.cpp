@@ -270,4 +270,55 @@ TEST(Profile, SigintWritesAPartialReportAndStopsTheLab) {
   EXPECT_THAT(processes_using(lab), ::testing::IsEmpty());
 }
 
+// SIGKILL cannot be handled: the lab's nginx processes must still go (they die with
+// their parent), and the run folder kperf could not remove is removed by the next kperf
+// that makes one, since its owner is gone.
+TEST(Profile, SigkillLeavesNoGatewayAndTheNextStartSweepsItsFolder) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path tmp = t.path / "tmp";
+  fs::create_directories(tmp);
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir ? old_tmpdir : "";
+  ::setenv("TMPDIR", tmp.c_str(), 1);  // inherited by the kperf children below
+  struct Restore {
+    std::string v;
+    bool had;
+    ~Restore() { had ? ::setenv("TMPDIR", v.c_str(), 1) : ::unsetenv("TMPDIR"); }
+  } restore{saved, old_tmpdir != nullptr};
+
+  auto lab_dirs = [&] {
+    std::vector<fs::path> dirs;
+    for (const auto& e : fs::directory_iterator(tmp)) {
+      if (e.path().filename().string().rfind("kperf-lab-", 0) == 0) dirs.push_back(e.path());
+    }
+    return dirs;
+  };
+  fs::path lab;
+  {
+    Kperf k({"profile", "--runs", "1", "--duration", "30s", "--out", t.path / "out1"}, t.path);
+    const auto deadline = Clock::now() + std::chrono::seconds(40);
+    while (Clock::now() < deadline && k.err().find("run 1/1") == std::string::npos) {
+      ASSERT_EQ(::waitpid(k.pid(), nullptr, WNOHANG), 0) << "kperf exited early: " << k.err();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(lab_dirs().size(), 1u) << k.err();
+    lab = lab_dirs()[0];
+    ASSERT_GE(processes_using(lab).size(), 4u);  // kperf, 2 masters, their workers
+    ASSERT_EQ(::kill(k.pid(), SIGKILL), 0);
+    EXPECT_EQ(k.wait(10), 128 + SIGKILL);
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline && !processes_using(lab).empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(processes_using(lab), ::testing::IsEmpty()) << "no gateway process outlives a SIGKILLed kperf";
+  ASSERT_TRUE(fs::exists(lab)) << "SIGKILL leaves the folder (nothing can run on SIGKILL)";
+
+  Kperf next({"profile", "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out", t.path / "out2"}, t.path);
+  ASSERT_EQ(next.wait(120), 0) << next.err();
+  EXPECT_FALSE(fs::exists(lab)) << "the next kperf removes the folder of the dead one";
+  EXPECT_THAT(lab_dirs(), ::testing::IsEmpty()) << "and its own";
+}
+
 }  // namespace
