@@ -321,4 +321,34 @@ TEST(Profile, SigkillLeavesNoGatewayAndTheNextStartSweepsItsFolder) {
   EXPECT_THAT(lab_dirs(), ::testing::IsEmpty()) << "and its own";
 }
 
+// Names users write (the workload file's name, service and route names) reach nginx,
+// Lua and kperf's own outputs; none of them may reach a shell.
+TEST(Profile, ShellMetacharactersInNamesAreJustText) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path mark = t.path / "PWNED";
+  const std::string inject = "$(touch " + mark.string() + ");`touch " + mark.string() + "`&|>x";
+  const fs::path wl = t.path / ("we ird;$(touch PWNED)&.yaml");
+  std::ofstream(wl) << "name: meta\n"  // workload names are checked (letters, digits, -_.)
+                    << "load: {target: gateway, threads: 1, connections: 4, duration: 1s, runs: 1, path: /s1-r1}\n"
+                    << "kong:\n  _format_version: \"3.0\"\n  services:\n"
+                    << "    - name: \"svc " << inject << "\"\n      url: http://kperf-upstream/test\n"
+                    << "      routes:\n        - name: \"route " << inject << "\"\n"
+                    << "          paths: [\"/s1-r1\"]\n";
+  Kperf k({"profile", "--workload", wl.string(), "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out",
+           t.path / "out"},
+          t.path);
+  const int status = k.wait(120);
+  EXPECT_FALSE(fs::exists(mark)) << "a name reached a shell";
+  EXPECT_FALSE(fs::exists(t.path / "PWNED"));
+  if (status == 0) {
+    EXPECT_TRUE(fs::exists(t.path / "out" / "summary.json"));
+    EXPECT_THAT(read_file(t.path / "out" / "summary.json"), HasSubstr("touch"));  // the name, as text
+  } else {
+    // A refusal is fine when it is the one-line error, not a crash.
+    EXPECT_EQ(status, 2) << k.err();
+    EXPECT_EQ(std::count(k.err().begin(), k.err().end(), '\n'), 1) << k.err();
+  }
+}
+
 }  // namespace
