@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <ostream>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -199,16 +198,6 @@ void FoldedReader::flush(std::string_view source) {
       found[k] = d + 1;
     }
   }
-  // New nodes get the next ids in order, so their index slots are known up front:
-  // prefetch them all (a guess that is off only costs a wasted prefetch).
-  std::size_t next = trie_.size();
-  for (std::size_t k = 0; k < npending_; ++k) {
-    const auto& f = pending_[k].frames;
-    for (std::size_t d = found[k]; d < f.size(); ++d) {
-      trie_.prefetch_child(d == found[k] ? at[k] : static_cast<NodeId>(next - 1), f[d]);
-      ++next;
-    }
-  }
   const std::size_t n = npending_;
   npending_ = 0;
   for (std::size_t k = 0; k < n; ++k) {
@@ -236,13 +225,6 @@ void FoldedReader::add_text(std::string_view text, std::string_view source) {
 }
 
 void FoldedReader::read_fd(int fd, std::string_view source) {
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // Folded lines of gateway stacks run ~40 bytes per frame, many frames a new node.
-    // Capped: a huge file of repeated stacks must not reserve a huge index.
-    const auto guess = std::min<std::size_t>(static_cast<std::size_t>(st.st_size) / 64, 4u << 20);
-    trie_.reserve(trie_.size() + guess);
-  }
   std::string buf;
   buf.resize(1 << 20);
   std::size_t have = 0;

@@ -2,7 +2,6 @@
 #include "flamegraph/frame_table.hpp"
 
 #include <cstring>
-#include <functional>
 
 namespace kperf::fg {
 
@@ -10,7 +9,28 @@ namespace {
 
 constexpr std::size_t kChunk = 1 << 16;
 
-std::uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+// Frame names are short (10-80 bytes): 8 bytes per multiply, then a final mix so the
+// low bits (the slot) depend on every byte.
+std::uint64_t hash_of(std::string_view s) {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  }
+  if (n > 0) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    h = (h ^ v) * 0x94d049bb133111ebULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
 
 }  // namespace
 

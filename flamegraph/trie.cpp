@@ -1,82 +1,94 @@
-// StackTrie: nodes in one vector, children found through a (parent, frame) hash index.
+// StackTrie: nodes in fixed chunks; children found through their sibling list, or for
+// nodes with many children through a (parent, frame) index; counts for terminal nodes
+// only, in a side table.
 #include "flamegraph/trie.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 
 namespace kperf::fg {
 
-
-StackTrie::StackTrie(bool record_order)
-    : slots_(1024, Slot{kNoNode, FrameTable::kNone, kNoNode}), record_order_(record_order) {
+StackTrie::StackTrie(bool record_order) : record_order_(record_order) {
   new_node(FrameTable::kNone, kNoNode);
+}
+
+void StackTrie::add_chunk() {
+  constexpr std::size_t kSmallChunks = 8;  // 32k nodes, about 0.5 MB
+  constexpr std::size_t kPerBlock = HugeBlock::kSize / sizeof(Chunk);
+  static_assert(kPerBlock >= 1);
+  if (chunks_.size() < kSmallChunks) {
+    small_chunks_.push_back(std::make_unique_for_overwrite<Chunk>());
+    chunks_.push_back(small_chunks_.back().get());
+    return;
+  }
+  const std::size_t in_block = (chunks_.size() - kSmallChunks) % kPerBlock;
+  if (in_block == 0) blocks_.emplace_back();
+  void* at = static_cast<Chunk*>(blocks_.back().data()) + in_block;
+  chunks_.push_back(::new (at) Chunk);  // default-initialized: nothing written yet
 }
 
 NodeId StackTrie::new_node(FrameId frame, NodeId parent) {
   const auto id = static_cast<NodeId>(size_);
-  if ((size_ >> kChunkBits) == chunks_.size()) {
-    chunks_.push_back(std::make_unique_for_overwrite<Core[]>(std::size_t{1} << kChunkBits));
-  }
+  if ((size_ >> kChunkBits) == chunks_.size()) add_chunk();
   NodeId sibling = kNoNode;
   if (parent != kNoNode) {
     sibling = core(parent).first_child;
     core(parent).first_child = id;
   }
-  core(id) = Core{frame, parent, kNoNode, sibling, 0};
-  flags_.push_back(0);
-  if (!base_.empty()) base_.push_back(0);
+  core(id) = Core{frame, parent, kNoNode, sibling};
+  flag(id) = 0;
   ++size_;
   return id;
 }
 
-void StackTrie::rehash(std::size_t slots) {
-  std::vector<Slot> bigger(slots, Slot{kNoNode, FrameTable::kNone, kNoNode});
-  const std::size_t mask = bigger.size() - 1;
-  for (const Slot& s : slots_) {
-    if (s.id == kNoNode) continue;
-    std::size_t i = mix(s.parent, s.frame) & mask;
-    while (bigger[i].id != kNoNode) i = (i + 1) & mask;
-    bigger[i] = s;
-  }
-  slots_.swap(bigger);
-}
-
-void StackTrie::grow() { rehash(slots_.size() * 2); }
-
-void StackTrie::reserve(std::size_t nodes) {
-  std::size_t want = slots_.size();
-  while (want * 5 < nodes * 8 && want < (std::size_t{1} << 31)) want *= 2;
-  if (want != slots_.size()) rehash(want);
-}
-
 NodeId StackTrie::child(NodeId parent, FrameId frame) {
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t i = mix(parent, frame) & mask;
-  for (;; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.id == kNoNode) break;
-    if (s.parent == parent && s.frame == frame) return s.id;
+  if (flag(parent) & kWide) {
+    const NodeId found = wide_.find(parent, frame);
+    if (found != kNoNode) return found;
+    const NodeId id = new_node(frame, parent);
+    wide_.insert(parent, frame, id);
+    return id;
+  }
+  std::uint32_t n = 0;
+  for (NodeId c = core(parent).first_child; c != kNoNode; ++n) {
+    const Core& k = core(c);
+    if (k.frame == frame) return c;
+    c = k.next_sibling;
   }
   const NodeId id = new_node(frame, parent);
-  slots_[i] = Slot{parent, frame, id};
-  if (size_ * 8 > slots_.size() * 5) grow();  // load factor 5/8
+  if (n + 1 >= kWideAt) {
+    flag(parent) |= kWide;
+    for (NodeId c = core(parent).first_child; c != kNoNode; c = core(c).next_sibling) {
+      wide_.insert(parent, core(c).frame, c);
+    }
+  }
   return id;
 }
 
+StackTrie::Counts& StackTrie::counts_of(NodeId node) {
+  std::uint8_t& f = flag(node);
+  if (f & kTerminal) return counts_[terminals_.find(node)];
+  f |= kTerminal;
+  terminals_.insert(node, static_cast<std::uint32_t>(counts_.size()));
+  return counts_.emplace_back(Counts{0, 0});
+}
+
+void StackTrie::start_base() {
+  // First differential stack: "before" counts so far equal the counts.
+  base_on_ = true;
+  for (Counts& c : counts_) c.base = c.self;
+}
+
 void StackTrie::record(NodeId node, double count, double base, bool has_base) {
-  if (has_base && base_.empty()) {
-    // First differential stack: "before" counts so far equal the counts.
-    base_.resize(size_);
-    for (NodeId id = 0; id < size_; ++id) base_[id] = core(id).self;
-  }
-  Core& c = core(node);
-  flags_[node] |= kTerminal;
+  if (has_base && !base_on_) start_base();
+  Counts& c = counts_of(node);
   if (has_base) {
-    flags_[node] |= kHasBase;
+    flag(node) |= kHasBase;
     differential_ = true;
   }
   c.self += count;
-  if (!base_.empty()) base_[node] += base;
+  if (base_on_) c.base += base;
   total_ += count;
   total_base_ += base;
   if (record_order_) order_.push_back(Entry{node, count, base, has_base});
@@ -111,14 +123,12 @@ NodeId StackTrie::add_diff(std::span<const std::string_view> stack, double base,
 }
 
 void StackTrie::scale_base(double num, double den) {
-  if (base_.empty()) {
-    base_.resize(size_);
-    for (NodeId id = 0; id < size_; ++id) base_[id] = core(id).self;
-  }
+  if (!base_on_) start_base();
+  // Inner nodes have a "before" count of 0, which scaling keeps.
   total_base_ = 0;
-  for (double& b : base_) {
-    b = std::floor(b * num / den);
-    total_base_ += b;
+  for (Counts& c : counts_) {
+    c.base = std::floor(c.base * num / den);
+    total_base_ += c.base;
   }
   for (Entry& e : order_) e.base = std::floor(e.base * num / den);
 }

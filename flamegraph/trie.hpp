@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "flamegraph/frame_table.hpp"
+#include "flamegraph/huge_block.hpp"
+#include "flamegraph/trie_index.hpp"
 
 namespace kperf::fg {
 
@@ -59,27 +61,38 @@ class StackTrie {
   NodeId child(NodeId parent, FrameId frame);
   // The child of `parent` for `frame` if it exists, else kNoNode.
   NodeId find_child(NodeId parent, FrameId frame) const {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = mix(parent, frame) & mask;; i = (i + 1) & mask) {
-      const Slot& s = slots_[i];
-      if (s.id == kNoNode) return kNoNode;
-      if (s.parent == parent && s.frame == frame) return s.id;
+    if (flag(parent) & kWide) return wide_.find(parent, frame);
+    for (NodeId c = core(parent).first_child; c != kNoNode;) {
+      const Core& n = core(c);
+      if (n.frame == frame) return c;
+      c = n.next_sibling;
     }
+    return kNoNode;
   }
   // Hints the cache that child(parent, frame) comes soon (batched inserts overlap
   // their memory latency this way).
   void prefetch_child(NodeId parent, FrameId frame) const {
-    __builtin_prefetch(&slots_[mix(parent, frame) & (slots_.size() - 1)]);
+    if (flag(parent) & kWide) {
+      wide_.prefetch(parent, frame);
+    } else if (const NodeId c = core(parent).first_child; c != kNoNode) {
+      __builtin_prefetch(&core(c));
+    }
   }
-  // Sizes the child index for about `nodes` nodes up front (saves rehashing).
-  void reserve(std::size_t nodes);
+  // Kept for callers that know their size up front; nodes need no reservation (they
+  // live in fixed chunks), so this does nothing.
+  void reserve(std::size_t nodes) { (void)nodes; }
   // `has_base`: `base` is a real "before" count (a differential stack).
   void record(NodeId node, double count, double base, bool has_base);
 
   Node node(NodeId id) const {
     const Core& c = core(id);
-    return Node{c.frame, c.parent, c.first_child, c.next_sibling, (flags_[id] & kTerminal) != 0,
-                (flags_[id] & kHasBase) != 0, c.self, base_.empty() ? c.self : base_[id]};
+    const std::uint8_t f = flag(id);
+    if (!(f & kTerminal)) {
+      return Node{c.frame, c.parent, c.first_child, c.next_sibling, false, false, 0, 0};
+    }
+    const Counts& k = counts_[terminals_.find(id)];
+    return Node{c.frame, c.parent, c.first_child, c.next_sibling, true, (f & kHasBase) != 0,
+                k.self, base_on_ ? k.base : k.self};
   }
   std::size_t size() const { return size_; }
   double total() const { return total_; }
@@ -97,47 +110,53 @@ class StackTrie {
   void path(NodeId id, std::vector<FrameId>& out) const;
 
  private:
-  // 24 bytes per node in fixed chunks (no reallocation copies of a big vector); flags
-  // and "before" counts (differential tries only) beside.
+  // 16 bytes per node in fixed chunks (no reallocation copies of a big vector), flags
+  // beside them in the same chunk. Counts live in a side table of terminal nodes only:
+  // in folded input most nodes are inner frames with no count of their own.
   struct Core {
     FrameId frame;
     NodeId parent;
     NodeId first_child;
     NodeId next_sibling;
-    double self;
   };
   static constexpr unsigned kChunkBits = 12;
+  static constexpr NodeId kChunkMask = (NodeId{1} << kChunkBits) - 1;
+  struct Chunk {
+    Core core[std::size_t{1} << kChunkBits];
+    std::uint8_t flags[std::size_t{1} << kChunkBits];
+  };
   static constexpr std::uint8_t kTerminal = 1;
   static constexpr std::uint8_t kHasBase = 2;
+  static constexpr std::uint8_t kWide = 4;  // children are in wide_, not only the list
+  static constexpr std::uint32_t kWideAt = 8;  // children before a node goes wide
+  struct Counts {
+    double self;
+    double base;  // meaningful once base_on_ (a differential stack was seen)
+  };
 
-  Core& core(NodeId id) { return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)]; }
-  const Core& core(NodeId id) const { return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)]; }
+  Core& core(NodeId id) { return chunks_[id >> kChunkBits]->core[id & kChunkMask]; }
+  const Core& core(NodeId id) const { return chunks_[id >> kChunkBits]->core[id & kChunkMask]; }
+  std::uint8_t& flag(NodeId id) { return chunks_[id >> kChunkBits]->flags[id & kChunkMask]; }
+  std::uint8_t flag(NodeId id) const { return chunks_[id >> kChunkBits]->flags[id & kChunkMask]; }
   NodeId new_node(FrameId frame, NodeId parent);
-  void grow();
-  void rehash(std::size_t slots);
+  void add_chunk();
+  Counts& counts_of(NodeId node);
+  void start_base();
 
   FrameTable frames_;
-  std::vector<std::unique_ptr<Core[]>> chunks_;
+  std::vector<Chunk*> chunks_;
+  // Owners of the chunks: the first ones one by one (small tries stay small), later
+  // ones packed into huge-page blocks.
+  std::vector<std::unique_ptr<Chunk>> small_chunks_;
+  std::vector<HugeBlock> blocks_;
   std::size_t size_ = 0;
-  std::vector<std::uint8_t> flags_;
-  std::vector<double> base_;  // empty until the first differential stack
-  // (parent, frame) -> child, open addressing; the key sits in the slot so a lookup
-  // touches one cache line, not the node too.
-  static std::uint64_t mix(NodeId parent, FrameId frame) {
-    std::uint64_t k = (std::uint64_t{parent} << 32) | frame;
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-  }
-  struct Slot {
-    NodeId parent;
-    FrameId frame;
-    NodeId id;  // kNoNode: empty
-  };
-  std::vector<Slot> slots_;
+  // (parent, frame) -> child for the children of nodes with many (kWide) only; smaller
+  // families are found through their sibling list.
+  WideIndex wide_;
+  // terminal node -> index in counts_.
+  NodeIndex terminals_;
+  std::vector<Counts> counts_;
+  bool base_on_ = false;  // "before" counts kept apart (first differential stack seen)
   std::vector<Entry> order_;
   double total_ = 0;
   double total_base_ = 0;
