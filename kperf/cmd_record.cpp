@@ -1,5 +1,6 @@
 // `kperf record`: samples on-CPU stacks of processes (-p PID, -a, or -- CMD) with the
-// eBPF sampler and writes them as folded stacks, a flame graph SVG or a speedscope file.
+// eBPF sampler and writes them as folded stacks, a flame graph SVG, a speedscope file or
+// a gzipped pprof profile.
 #include <signal.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "flamegraph/render.hpp"
 #include "kperf/command.hpp"
 #include "kperf/output_file.hpp"
+#include "kperf/pprof_export.hpp"
 #include "loadgen/duration.hpp"
 #include "profiler/recorder.hpp"
 #include "profiler/targets.hpp"
@@ -86,11 +88,20 @@ void run_record(const RecordArgs& a) {
   } restore{old_int, old_term};
 
   prof::Recorder recorder(std::move(opts), g_stop);
+  const auto started = std::chrono::system_clock::now();
   const auto summary = recorder.run();
   for (const auto& line : prof::lua_problem_lines(summary)) fmt::print(stderr, "kperf record: {}\n", line);
   fmt::print(stderr, "kperf record: {}\n", prof::format_summary(summary));
   if (a.format == "folded") {
     fg::write_folded(recorder.trie(), out.stream());
+  } else if (a.format == "pprof") {
+    PprofMeta meta;
+    meta.frequency_hz = a.frequency;
+    meta.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count();
+    meta.comments.push_back("kperf record: " + prof::format_summary(summary));
+    for (const auto& line : prof::lua_problem_lines(summary)) meta.comments.push_back("kperf record: " + line);
+    const std::string pb = recording_pprof_gz(recorder, summary, meta);
+    out.stream().write(pb.data(), static_cast<std::streamsize>(pb.size()));
   } else {
     if (recorder.trie().total() <= 0) throw std::runtime_error("no samples recorded: nothing to draw");
     fg::RenderOptions ropts;
@@ -108,7 +119,7 @@ void register_record(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "record",
       "Sample on-CPU stacks (user + kernel) of processes with eBPF; write folded stacks, a\n"
-      "flame graph SVG or a speedscope profile.\n"
+      "flame graph SVG, a speedscope profile or a gzipped pprof profile.\n"
       "Needs root or CAP_BPF + CAP_PERFMON. An nginx master pid stands for its workers\n"
       "(followed across reloads and restarts).");
   cmd->add_option("-p,--pid", args->pids,
@@ -123,10 +134,11 @@ void register_record(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Output file ('-' = stdout); written only when recording succeeded")
       ->default_val("-");
   cmd->add_option("--format", args->format,
-                  "Output format: folded (flamegraph.pl input), svg (interactive flame graph) or "
-                  "speedscope (JSON for speedscope.app)")
+                  "Output format: folded (flamegraph.pl input), svg (interactive flame graph), "
+                  "speedscope (JSON for speedscope.app) or pprof (gzipped profile.proto for go tool pprof, "
+                  "Pyroscope, Parca; labels pid, tid, process, plugin, phase)")
       ->default_val("folded")
-      ->check(CLI::IsMember({"folded", "svg", "speedscope"}));
+      ->check(CLI::IsMember({"folded", "svg", "speedscope", "pprof"}));
   auto* per_pid = cmd->add_flag("--per-pid", args->per_pid, "Root frame per process: NAME-PID");
   auto* per_tid = cmd->add_flag("--per-tid", args->per_tid, "Root frame per thread: NAME-PID/TID");
   per_pid->excludes(per_tid);

@@ -5,6 +5,7 @@
 
 #include "flamegraph/folded.hpp"
 #include "kperf/plugin_analysis.hpp"
+#include "kperf/pprof_export.hpp"
 
 namespace kperf {
 
@@ -30,6 +31,19 @@ SessionOutputs write_session_outputs(const std::filesystem::path& out_dir, Repor
                 subtitle);
   }
   out.write("profile.folded", [&](std::ostream& o) { fg::write_folded(result.combined, o); });
+  {
+    PprofMeta meta;
+    meta.frequency_hz = ctx.plan.frequency;
+    meta.start_unix_ns = result.start_unix_ns;
+    meta.comments.push_back(fmt::format("{}: {} ({})", ctx.command, ctx.workload, gateway.description()));
+    for (const auto& r : result.runs) {
+      meta.seconds += r.record.seconds;
+      meta.comments.push_back(fmt::format("run {}: {}", r.index, prof::format_summary(r.record)));
+    }
+    for (const auto& c : result.worker_changes) meta.comments.push_back(c);
+    const std::string pb = stacks_pprof_gz(result.combined, result.pprof.threads, result.pprof.origins, meta);
+    out.write("profile.pb.gz", [&](std::ostream& o) { o.write(pb.data(), static_cast<std::streamsize>(pb.size())); });
+  }
   write_graph(out, "flamegraph.svg", result.combined,
               ctx.plan.with_load ? pre.title() : fmt::format("{}: {}", ctx.command, ctx.workload), subtitle);
   if (result.combined.total() > 0) flamegraph = out.path("flamegraph.svg");

@@ -1,6 +1,6 @@
 // The outputs of one profiled session, written by one writer for `kperf profile` and
-// `kperf attach` alike: run-N.folded + run-N.svg, profile.folded + flamegraph.svg,
-// focus-PLUGIN.folded/.svg (--focus), rps.svg + latency.svg (with load), error.log (what
+// `kperf attach` alike: run-N.folded + run-N.svg, profile.folded + profile.pb.gz (pprof,
+// plugin/phase labels) + flamegraph.svg, focus-PLUGIN.folded/.svg (--focus), rps.svg + latency.svg (with load), error.log (what
 // the gateway's error log got, when it has one), then summary.txt, summary.json and
 // report.md (plugin table, worker changes, error log problems, the list of outputs).
 #pragma once

@@ -179,6 +179,11 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     ropts.duration_s = seconds(plan.duration) + 30;
     std::atomic<bool> run_stop{false};
     auto recorder = std::make_unique<prof::Recorder>(std::move(ropts), run_stop);
+    if (out.start_unix_ns == 0) {
+      out.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    }
 
     prof::RecordSummary summary;
     std::exception_ptr record_error;
@@ -221,8 +226,10 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     // The recorder is stopped when the load ends: "interrupted" only if a signal cut it.
     if (run.record.end_reason == "interrupted" && !run.interrupted) run.record.end_reason = "duration";
     merge_stacks(recorder->trie(), run.stacks);
-    recorder.reset();
     merge_stacks(run.stacks, out.combined);
+    merge_pprof_stacks(recorder->trie(), recorder->thread_samples(), recorder->frame_origins(), out.combined,
+                       out.pprof);
+    recorder.reset();
     progress.end(run_line(run.load, run.record, run.interrupted, plan.with_load));
     out.runs.push_back(std::move(run));
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "flamegraph/trie.hpp"
+#include "kperf/pprof_export.hpp"
 #include "kperf/progress.hpp"
 #include "kperf/workload.hpp"
 #include "loadgen/load.hpp"
@@ -68,6 +69,8 @@ struct ProfileResult {
   std::optional<loadgen::LoadResult> warmup;
   std::vector<RunResult> runs;          // runs that started (the last may be interrupted)
   fg::StackTrie combined;               // every run's stacks
+  PprofStacks pprof;                    // combined's per-thread counts and frame origins
+  std::int64_t start_unix_ns = 0;       // when the first run's sampling started
   std::vector<std::string> worker_changes;  // "workers changed: +12 +13 -10 -11" lines
 };
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <fmt/core.h>
 
@@ -29,6 +30,14 @@ std::string own_comm() {
 }  // namespace
 
 struct Recorder::Impl {
+  // Samples per (leaf node, tgid, tid), keyed as leaf << 64 | tgid << 32 | tid.
+  struct KeyHash {
+    std::size_t operator()(const __uint128_t& k) const {
+      const auto lo = static_cast<std::uint64_t>(k), hi = static_cast<std::uint64_t>(k >> 64);
+      return std::hash<std::uint64_t>{}(lo ^ (hi * 0x9e3779b97f4a7c15ULL));
+    }
+  };
+  std::unordered_map<__uint128_t, std::uint64_t, KeyHash> thread_counts;
   sym::Session session;
   std::optional<LuaSplicer> lua;
   std::optional<StackAssembler> assembler;
@@ -46,8 +55,12 @@ Recorder::Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested)
   impl_->assembler.emplace(impl_->session, trie_, opts_.root);
   if (!opts_.pids.empty()) impl_->targets.emplace(opts_.pids);  // throws for a gone pid
   auto* assembler = &*impl_->assembler;
-  impl_->sampler.emplace(opts_.sampler, [assembler](std::span<const uint8_t> record) {
-    assembler->add_record(record);
+  auto* counts = &impl_->thread_counts;
+  impl_->sampler.emplace(opts_.sampler, [assembler, counts](std::span<const uint8_t> record) {
+    if (const auto added = assembler->add_record(record)) {
+      ++(*counts)[(__uint128_t{added->leaf} << 64) | (__uint128_t{static_cast<std::uint32_t>(added->pid)} << 32) |
+                  static_cast<std::uint32_t>(added->tid)];
+    }
   });
   impl_->session.load_kernel_symbols();  // now, not while sampling: most samples have kernel frames
   if (opts_.lua) {
@@ -59,6 +72,18 @@ Recorder::Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested)
 }
 
 Recorder::~Recorder() = default;
+
+std::vector<ThreadSamples> Recorder::thread_samples() const {
+  std::vector<ThreadSamples> out;
+  out.reserve(impl_->thread_counts.size());
+  for (const auto& [key, count] : impl_->thread_counts) {
+    out.push_back(ThreadSamples{static_cast<fg::NodeId>(key >> 64), static_cast<pid_t>(static_cast<std::uint32_t>(key >> 32)),
+                                static_cast<pid_t>(static_cast<std::uint32_t>(key)), count});
+  }
+  return out;
+}
+
+const std::vector<fg::FrameOrigin>& Recorder::frame_origins() const { return impl_->assembler->frame_origins(); }
 
 RecordSummary Recorder::run() {
   Impl& m = *impl_;
@@ -88,6 +113,7 @@ RecordSummary Recorder::run() {
   auto next_refresh = start + kRefreshInterval;
   while (true) {
     sampler.poll(kPollMs);
+    if (opts_.on_poll) opts_.on_poll(trie_);
     const auto now = Clock::now();
     if (stop_.load()) {
       summary.end_reason = "interrupted";

@@ -29,6 +29,9 @@ struct RecordOptions {
   bool lua_lines = false;            // Lua frames show the executing line (--lua-lines)
   // Called from run() when -p targets change after the start (reloads, exits); may be empty.
   std::function<void(const TargetChanges&)> on_targets_changed;
+  // Called from run() after each ring buffer poll (<= 50 ms apart), on its thread, with the
+  // trie being filled: `kperf agent` serves time windows of one running recording. May be empty.
+  std::function<void(fg::StackTrie&)> on_poll;
 };
 
 struct RecordSummary {
@@ -40,6 +43,14 @@ struct RecordSummary {
   int command_status = 0;       // wait status of the launched command
 };
 
+// `count` samples of one stack (its leaf node in the trie) from one thread.
+struct ThreadSamples {
+  fg::NodeId leaf = fg::StackTrie::kRoot;
+  pid_t pid = 0;  // tgid
+  pid_t tid = 0;
+  std::uint64_t count = 0;
+};
+
 class Recorder {
  public:
   // Validates targets (a gone pid is an error), loads the sampler. Throws std::runtime_error.
@@ -49,6 +60,11 @@ class Recorder {
   // Samples until an end condition; the stacks are in trie() afterwards.
   RecordSummary run();
   const fg::StackTrie& trie() const { return trie_; }
+  // How each stack's count splits by process and thread (no particular order); the
+  // counts of one leaf add up to its count in trie().
+  std::vector<ThreadSamples> thread_samples() const;
+  // Where native and kernel frames were sampled, by FrameId of trie() (see StackAssembler).
+  const std::vector<fg::FrameOrigin>& frame_origins() const;
 
  private:
   struct Impl;

@@ -80,6 +80,7 @@ fg::FrameId StackAssembler::user_frame(pid_t tgid, Process& p, uint64_t pc, bool
     } catch (const std::exception&) {
       it->second = unknown_frame_;
     }
+    if (it->second != unknown_frame_) note_origin(it->second, tgid, is_return && pc > 0 ? pc - 1 : pc);
   }
   if (it->second == unknown_frame_) unknown = true;
   return it->second;
@@ -93,8 +94,34 @@ fg::FrameId StackAssembler::kernel_frame(uint64_t addr) {
     } catch (const std::exception&) {
       it->second = trie_.frames().intern("[unknown]_[k]");
     }
+    note_origin(it->second, 0, addr);
   }
   return it->second;
+}
+
+void StackAssembler::note_origin(fg::FrameId frame, pid_t tgid, uint64_t addr) {
+  if (frame < origins_.size() && origins_[frame].known()) return;
+  if (frame >= origins_.size()) origins_.resize(frame + 1);
+  fg::FrameOrigin o;
+  if (tgid == 0) {  // a kernel address
+    o.address = addr;
+    o.kernel = true;
+    origins_[frame] = std::move(o);
+    return;
+  }
+  try {
+    const auto m = session_.find_module(tgid, addr);
+    if (!m || m->path.empty()) return;
+    o.address = addr;
+    o.path = m->path;
+    o.build_id = m->build_id;
+    o.map_start = m->map_start;
+    o.map_end = m->map_end;
+    o.file_offset = m->file_offset;
+    origins_[frame] = std::move(o);
+  } catch (const std::exception&) {
+    // no origin: the frame keeps its name only
+  }
 }
 
 StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Process& p) {
@@ -126,26 +153,26 @@ StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Proc
   return UserResult{res.reached_root, unknown};
 }
 
-void StackAssembler::add_record(std::span<const uint8_t> record) {
+std::optional<AddedSample> StackAssembler::add_record(std::span<const uint8_t> record) {
   const auto sample = parse_sample(record);
   if (!sample) {
     ++stats_.malformed;
-    return;
+    return std::nullopt;
   }
-  add(*sample);
+  return add(*sample);
 }
 
 void StackAssembler::skip_until_exec(pid_t tgid, std::string pre_exec_comm) {
   pre_exec_[tgid] = std::move(pre_exec_comm);
 }
 
-void StackAssembler::add(const SampleView& s) {
+std::optional<AddedSample> StackAssembler::add(const SampleView& s) {
   const auto tgid = static_cast<pid_t>(s.tgid());
   if (!pre_exec_.empty()) {
     if (auto it = pre_exec_.find(tgid); it != pre_exec_.end()) {
       if (s.comm() == it->second) {
         ++stats_.pre_exec;
-        return;
+        return std::nullopt;
       }
       pre_exec_.erase(it);  // renamed by exec: everything from here on is the command
     }
@@ -187,7 +214,8 @@ void StackAssembler::add(const SampleView& s) {
   for (size_t i = s.kstack.size(); i-- > 0;) {
     stack_.push_back(kernel_frame(s.kstack[i]));
   }
-  trie_.add(std::span<const fg::FrameId>(stack_), 1.0);
+  const fg::NodeId leaf = trie_.add(std::span<const fg::FrameId>(stack_), 1.0);
+  return AddedSample{leaf, tgid, static_cast<pid_t>(s.tid())};
 }
 
 }  // namespace kperf::prof

@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "flamegraph/pprof.hpp"
 #include "flamegraph/trie.hpp"
 #include "profiler/lua_splicer.hpp"
 #include "profiler/sample_record.hpp"
@@ -32,13 +34,21 @@ struct AssemblerStats {
   std::set<pid_t> processes;      // distinct tgids sampled
 };
 
+// The stack one sample was added as: its leaf node in the trie, its process and thread.
+struct AddedSample {
+  fg::NodeId leaf;
+  pid_t pid;
+  pid_t tid;
+};
+
 class StackAssembler {
  public:
   StackAssembler(sym::Session& session, fg::StackTrie& trie, RootFrame root);
 
-  // Parses and adds one ring buffer record.
-  void add_record(std::span<const uint8_t> record);
-  void add(const SampleView& sample);
+  // Parses and adds one ring buffer record; nothing when it was not added (malformed,
+  // or a launched command's sample before its exec).
+  std::optional<AddedSample> add_record(std::span<const uint8_t> record);
+  std::optional<AddedSample> add(const SampleView& sample);
 
   // Reads a process's maps now (a target known in advance, or after exec).
   void add_process(pid_t tgid);
@@ -51,6 +61,9 @@ class StackAssembler {
   void skip_until_exec(pid_t tgid, std::string pre_exec_comm);
 
   const AssemblerStats& stats() const { return stats_; }
+  // Where native and kernel frames were first sampled (module, build-id, address), by
+  // FrameId; frames past the end or with address 0 have none (Lua, root, unknown).
+  const std::vector<fg::FrameOrigin>& frame_origins() const { return origins_; }
 
   // Lua frames: the splicer (owned by the caller) rewrites stacks that run LuaJIT code.
   void set_lua_splicer(LuaSplicer* splicer) { lua_ = splicer; }
@@ -70,6 +83,8 @@ class StackAssembler {
   fg::FrameId root_frame(const SampleView& s, Process& p);
   fg::FrameId user_frame(pid_t tgid, Process& p, uint64_t pc, bool is_return, bool& unknown);
   fg::FrameId kernel_frame(uint64_t addr);
+  // Records where `frame` was sampled, the first time it is seen with an address.
+  void note_origin(fg::FrameId frame, pid_t tgid, uint64_t addr);
   // Unwinds and names the user part into user_ (outermost first).
   struct UserResult {
     bool reached_root = false;
@@ -88,6 +103,7 @@ class StackAssembler {
   LuaSplicer* lua_ = nullptr;
   std::vector<SplicedFrame> spliced_;
   AssemblerStats stats_;
+  std::vector<fg::FrameOrigin> origins_;
   fg::FrameId unknown_frame_;
 };
 

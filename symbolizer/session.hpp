@@ -52,6 +52,7 @@ struct MappedModule {
   std::string build_id;  // lower-case hex, empty if the ELF has none
   uint64_t bias = 0;
   uint64_t map_start = 0, map_end = 0;  // the mapping that contains the address
+  uint64_t file_offset = 0;             // that mapping's offset in the file
 };
 
 // What `kperf symbolize` prints for one address.
