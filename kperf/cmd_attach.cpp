@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 struct AttachArgs {
   std::optional<int> pid;
   std::string prefix;
+  std::string container;
   std::string duration = "30s";
   std::string url;
   LoadFlags load;
@@ -53,7 +54,7 @@ fs::path default_out_dir(pid_t pid) {
 }
 
 int run_attach(const AttachArgs& a) {
-  AttachedProcess target(a.pid, a.prefix, a.url);
+  AttachedProcess target(a.pid, a.prefix, a.url, a.container);
   target.start();
   std::chrono::microseconds duration;
   try {
@@ -105,7 +106,9 @@ int run_attach(const AttachArgs& a) {
     ctx.workload = fmt::format("attach-{}", target.master_pid());
     ctx.description = target.description();
     ctx.subject = target.description();
-    ctx.origin = a.prefix.empty() ? fmt::format("pid {}", target.master_pid()) : a.prefix;
+    ctx.origin = !a.container.empty() ? fmt::format("container {}", a.container)
+                 : a.prefix.empty()   ? fmt::format("pid {}", target.master_pid())
+                                      : a.prefix;
     ctx.driver = target.driver();
     ctx.target_url = a.url;
     ctx.plan = plan;
@@ -137,7 +140,13 @@ void register_attach(CLI::App& app) {
       "report marked as interrupted (exit status 130).");
   cmd->add_option("--pid", a->pid, "The nginx/Kong master or worker pid to sample");
   cmd->add_option("--prefix", a->prefix,
-                  "nginx/Kong prefix: its pid is read from DIR/pids/nginx.pid (Kong) or DIR/logs/nginx.pid (nginx)");
+                  "nginx/Kong prefix: its pid is read from DIR/pids/nginx.pid (Kong) or DIR/logs/nginx.pid (nginx); "
+                  "with --container, a path inside the container");
+  cmd->add_option("--container", a->container,
+                  "A container running Kong / nginx: its name or id for `docker inspect` (DOCKER_HOST "
+                  "honoured), or for any runtime (containerd, CRI-O, Kubernetes) its id (12+ hex digits) as "
+                  "found in /proc/PID/cgroup; its nginx master is sampled by host pid, its files read "
+                  "through /proc/PID/root");
   cmd->add_option("-d,--duration", a->duration, "How long to sample (and load): 10s, 500ms, 2m")
       ->capture_default_str();
   cmd->add_option("--url", a->url,

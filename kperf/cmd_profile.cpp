@@ -111,7 +111,11 @@ std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driv
   // Readable by Kong's own user too (docker mounts the config into the container).
   fs::permissions(work_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                 fs::perms::others_read | fs::perms::others_exec);
-  if (driver == "docker") return std::make_unique<DockerKong>(spec);
+  if (driver == "docker") {
+    DockerOptions docker;
+    docker.remove_on_crash = true;  // a container never outlives kperf
+    return std::make_unique<DockerKong>(spec, docker);
+  }
   LocalOptions lo;
   lo.kong_prefix = a.kong_prefix;
   return std::make_unique<LocalKongGateway>(spec, lo, bounded_runner(std::chrono::minutes(2)));

@@ -13,6 +13,30 @@
 
 namespace kperf::sym {
 
+std::string perf_map_path(pid_t pid, const std::string& proc_root) {
+  const std::string dir = proc_root + "/" + std::to_string(pid);
+  const int fd = ::open((dir + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+  std::string status;
+  if (fd >= 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+  }
+  // "NSpid:\t123\t7": the last one is the pid in the innermost namespace.
+  const auto at = status.find("\nNSpid:");
+  if (at != std::string::npos) {
+    std::string line = status.substr(at + 7, status.find('\n', at + 1) - (at + 7));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    const auto sep = line.find_last_of(" \t");
+    if (sep != std::string::npos) {
+      const std::string inner = line.substr(sep + 1);
+      if (!inner.empty() && inner != std::to_string(pid)) return dir + "/root/tmp/perf-" + inner + ".map";
+    }
+  }
+  return "/tmp/perf-" + std::to_string(pid) + ".map";
+}
+
 bool PerfMap::refresh() {
   // The path is under a world-writable /tmp: open it without following a symlink (a
   // planted link to another root-owned file is refused), without blocking on a FIFO,

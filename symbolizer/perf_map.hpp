@@ -12,6 +12,12 @@
 
 namespace kperf::sym {
 
+// Where the JIT of process `pid` (a host pid) writes its perf map: /tmp/perf-PID.map, or
+// for a process in another pid namespace (a container) PROC/PID/root/tmp/perf-NSPID.map,
+// NSPID being its pid in its own namespace (the NSpid line of PROC/PID/status), as perf
+// looks for it.
+std::string perf_map_path(pid_t pid, const std::string& proc_root = "/proc");
+
 class PerfMap {
  public:
   // `owner_uid`: the target's uid; the file must be owned by it (or by root).

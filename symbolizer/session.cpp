@@ -197,7 +197,7 @@ std::string Session::native_frame(pid_t pid, uint64_t pc, bool is_return_address
     }
   }
   if (impl_->opts.perf_maps && (!m || !m->file_backed())) {
-    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(fmt::format("/tmp/perf-{}.map", pid), p->uid);
+    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(perf_map_path(pid), p->uid);
     if (p->perf_map->refresh()) {
       if (auto n = p->perf_map->lookup(addr)) return std::string(*n);
     }
@@ -233,6 +233,7 @@ std::optional<MappedModule> Session::find_module(pid_t pid, uint64_t addr) {
   mm.path = m->path;
   mm.map_start = m->start;
   mm.map_end = m->end;
+  mm.file_offset = m->offset;
   if (e.module) {
     mm.build_id = e.module->build_id();
     mm.bias = e.bias;
@@ -256,7 +257,7 @@ AddressInfo Session::describe(pid_t pid, uint64_t addr) {
   }
   info.module = m->path;
   if (impl_->opts.perf_maps && !m->file_backed()) {
-    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(fmt::format("/tmp/perf-{}.map", pid), p->uid);
+    if (!p->perf_map) p->perf_map = std::make_unique<PerfMap>(perf_map_path(pid), p->uid);
     if (p->perf_map->refresh())
       if (auto n = p->perf_map->lookup(addr)) info.function = std::string(*n);
   }

@@ -2,6 +2,13 @@
 // an injectable CommandRunner.
 #include "kperf/gateway/driver_docker.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -124,6 +131,47 @@ DockerKong::DockerKong(KongGatewaySpec spec, DockerOptions opts, CommandRunner r
 
 DockerKong::~DockerKong() { stop(); }
 
+void DockerKong::start_guard() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Its own session: a terminal's Ctrl-C reaches kperf, not the guard.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  std::string script = "read _; exec \"$0\" rm --force \"$1\"";
+  std::vector<char*> argv = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"), script.data(),
+                             opts_.docker.data(), plan_.container.data(), nullptr};
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv.data(), environ) == 0) {
+    guard_pid_ = pid;
+    guard_fd_ = fds[1];
+  } else {
+    ::close(fds[1]);
+  }
+  ::close(fds[0]);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+}
+
+void DockerKong::end_guard() noexcept {
+  if (guard_pid_ > 0) {
+    ::kill(guard_pid_, SIGKILL);  // the container is gone already: the guard has nothing to do
+    while (::waitpid(guard_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    guard_pid_ = -1;
+  }
+  if (guard_fd_ >= 0) ::close(guard_fd_);
+  guard_fd_ = -1;
+}
+
 CommandResult DockerKong::must(const Command& c, std::string_view what) const {
   CommandResult r = run_(c);
   if (!r.ok()) {
@@ -168,10 +216,22 @@ void DockerKong::start() {
     write_declarative_config(spec_, declarative_format_for(tag) ? tag : spec_.version.release);
   }
   plan_ = docker_plan(spec_, opts_, image, checkout);
-  if (!run_(plan_.image_exists).ok()) must(plan_.pull, fmt::format("docker pull {}", image));
+  // A local image is used as it is; a pull only when the engine does not have it.
+  if (!run_(plan_.image_exists).ok()) {
+    const CommandResult pulled = run_(plan_.pull);
+    if (!pulled.ok()) {
+      std::string why = first_line(pulled.err);
+      if (why.empty()) why = fmt::format("exit status {}", pulled.exit_code);
+      throw std::runtime_error(fmt::format(
+          "--driver docker: image {} is not on this Docker engine and `docker pull {}` failed: {}", image, image, why));
+    }
+  }
   run_(plan_.rm);  // a container left over by a killed kperf run with the same name
-  must(plan_.run, fmt::format("starting {}", image));
+  // From here on stop() removes the container, also when `docker run` fails half way
+  // (created, not started).
   started_ = true;
+  if (opts_.remove_on_crash) start_guard();
+  must(plan_.run, fmt::format("starting {}", image));
   try {
     wait_http_ready(
       plan_.ready_port, plan_.ready_path, std::chrono::seconds(60),
@@ -226,6 +286,7 @@ void DockerKong::stop() noexcept {
     run_(plan_.rm);
   } catch (...) {
   }
+  end_guard();
   master_ = -1;
 }
 

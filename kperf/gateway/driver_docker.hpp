@@ -28,6 +28,9 @@ struct DockerOptions {
   std::string container_name;            // default: kperf-kong-<proxy port>
   std::string git_url = std::string(kKongGitUrl);
   std::string image_override;            // use this image instead of the derived one
+  // Start a guard process that removes the container if kperf itself dies without
+  // stop() (a crash, SIGKILL): it waits for EOF on a pipe only kperf holds open.
+  bool remove_on_crash = false;
 };
 
 // The release image for a version: `kong:V`, or `kong/kong:V` for pre-releases
@@ -85,6 +88,8 @@ class DockerKong : public Gateway {
 
  private:
   CommandResult must(const Command& c, std::string_view what) const;
+  void start_guard();
+  void end_guard() noexcept;
 
   KongGatewaySpec spec_;
   DockerOptions opts_;
@@ -93,6 +98,8 @@ class DockerKong : public Gateway {
   bool started_ = false;
   pid_t master_ = -1;
   mutable std::string saved_logs_;
+  int guard_fd_ = -1;      // write end of the guard's pipe
+  pid_t guard_pid_ = -1;
 };
 
 }  // namespace kperf
