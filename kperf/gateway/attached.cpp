@@ -36,6 +36,17 @@ pid_t pid_from_file(const fs::path& file) {
   return static_cast<pid_t>(pid);
 }
 
+// The nginx pid file of a prefix: Kong's DIR/pids/nginx.pid, else nginx's
+// DIR/logs/nginx.pid. Throws one line starting with `what` when neither exists.
+fs::path prefix_pid_file(const fs::path& dir, const std::string& what) {
+  const fs::path tried[] = {dir / "pids" / "nginx.pid", dir / "logs" / "nginx.pid"};
+  std::error_code ec;
+  for (const auto& p : tried) {
+    if (fs::is_regular_file(p, ec)) return p;
+  }
+  throw UsageError(fmt::format("{}: no nginx pid file (tried {} and {})", what, tried[0].string(), tried[1].string()));
+}
+
 }  // namespace
 
 AttachedProcess::AttachedProcess(std::optional<int> pid, fs::path prefix, std::string url, std::string container,
@@ -86,27 +97,17 @@ void AttachedProcess::start() {
       // The prefix is a path inside the container; its pid file holds a pid of the
       // container's pid namespace.
       const fs::path inside = fs::path(fmt::format("/proc/{}/root", init)) / prefix_.relative_path();
-      const fs::path tried[] = {inside / "pids" / "nginx.pid", inside / "logs" / "nginx.pid"};
-      std::error_code ec;
-      const fs::path* found = nullptr;
-      for (const auto& p : tried) {
-        if (fs::is_regular_file(p, ec)) {
-          found = &p;
-          break;
-        }
-      }
-      if (found == nullptr) {
-        throw UsageError(fmt::format("--prefix {} in container {}: no nginx pid file (tried {} and {})",
-                                     prefix_.string(), container_, tried[0].string(), tried[1].string()));
-      }
-      const pid_t nspid = pid_from_file(*found);
+      const fs::path found =
+          prefix_pid_file(inside, fmt::format("--prefix {} in container {}", prefix_.string(), container_));
+      const pid_t nspid = pid_from_file(found);
       const auto host = prof::host_pid_in_namespace_of(init, nspid);
       if (!host || !prof::process_alive(*host)) {
         throw UsageError(fmt::format("--prefix {} in container {}: pid {} from its pid file is not running",
                                      prefix_.string(), container_, nspid));
       }
       pid_ = *host;
-      note_ += fmt::format("; pid {} (host pid {}) from {}", nspid, pid_, found->string());
+      note_ += fmt::format("; pid {} (host pid {}) from {}", nspid, pid_, found.string());
+      std::error_code ec;
       if (fs::is_regular_file(inside / "logs" / "error.log", ec)) {
         error_log_ = inside / "logs" / "error.log";
         error_log_start_ = fs::file_size(error_log_, ec);
@@ -123,25 +124,14 @@ void AttachedProcess::start() {
   } else if (pid_arg_.has_value() == !prefix_.empty()) {
     throw UsageError("give exactly one of --pid PID, --prefix DIR or --container NAME|ID");
   } else if (!prefix_.empty()) {
-    const fs::path tried[] = {prefix_ / "pids" / "nginx.pid", prefix_ / "logs" / "nginx.pid"};
-    std::error_code ec;
-    const fs::path* found = nullptr;
-    for (const auto& p : tried) {
-      if (fs::is_regular_file(p, ec)) {
-        found = &p;
-        break;
-      }
-    }
-    if (found == nullptr) {
-      throw UsageError(fmt::format("--prefix {}: no nginx pid file (tried {} and {})", prefix_.string(),
-                                   tried[0].string(), tried[1].string()));
-    }
-    pid_ = pid_from_file(*found);
+    const fs::path found = prefix_pid_file(prefix_, fmt::format("--prefix {}", prefix_.string()));
+    pid_ = pid_from_file(found);
     if (!prof::process_alive(pid_)) {
       throw UsageError(fmt::format("--prefix {}: pid {} from {} is not running", prefix_.string(), pid_,
-                                   found->string()));
+                                   found.string()));
     }
-    note_ = fmt::format("pid {} from {}", pid_, found->string());
+    note_ = fmt::format("pid {} from {}", pid_, found.string());
+    std::error_code ec;
     if (fs::is_regular_file(prefix_ / "logs" / "error.log", ec)) {
       error_log_ = prefix_ / "logs" / "error.log";
       error_log_start_ = fs::file_size(error_log_, ec);

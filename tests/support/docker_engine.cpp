@@ -1,5 +1,6 @@
 // The tests' private Docker engine and images (see docker_engine.hpp).
 #include "tests/support/docker_engine.hpp"
+#include "tests/support/file_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -18,22 +19,6 @@ namespace fs = std::filesystem;
 
 std::string scripts_dir() { return std::string(KPERF_SOURCE_DIR) + "/scripts/docker"; }
 std::string cache_dir() { return std::string(KPERF_BUILD_DIR) + "/docker-cache"; }
-
-// Holds an exclusive flock on a file while alive.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + path);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 bool on_path(const std::string& name) {
   for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin"}) {

@@ -1,5 +1,6 @@
 // Real Kong 2.4.0 for integration tests (see kong_testbed.hpp).
 #include "tests/support/kong_testbed.hpp"
+#include "tests/support/file_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -26,22 +27,6 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::string shared_build_root() { return std::string(KPERF_BUILD_DIR) + "/kong-testbed/shared"; }
-
-// Holds an exclusive flock on a file while alive.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + path);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
