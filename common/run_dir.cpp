@@ -7,11 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include <fmt/core.h>
+
+#include "common/proc_stat.hpp"
 
 namespace kperf::common {
 
@@ -21,20 +22,11 @@ namespace {
 
 constexpr const char* kOwnerFile = "owner";
 
-// Field 22 of /proc/PID/stat (start time in clock ticks since boot); empty when the
-// process does not exist. The command name (field 2) may hold spaces: parse after ')'.
+// The start time of a process (field 22 of /proc/PID/stat) as text; empty when the
+// process does not exist.
 std::string start_time(long pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat;
-  if (!std::getline(in, stat)) return {};
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) return field;
-  }
-  return {};
+  const auto stat = read_proc_stat(static_cast<pid_t>(pid));
+  return stat ? std::to_string(stat->start_time) : std::string();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/text_file.hpp"
 #include "loadgen/duration.hpp"
 #include "loadgen/request_set.hpp"
 
@@ -597,14 +598,7 @@ Workload Workload::load(const std::string& name_or_path) {
   } else {
     path = name_or_path;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(fmt::format("workload {}: cannot open: {}", path.string(),
-                                         std::error_code(errno, std::generic_category()).message()));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path.string());
+  return parse(common::read_file_or_throw(path, "workload"), path.string());
 }
 
 json Workload::kong_config(const std::string& upstream_host, int upstream_port) const {

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/text_file.hpp"
 #include "kperf/gateway/kong_format.hpp"
 
 namespace kperf {
@@ -194,10 +195,7 @@ void DockerKong::start() {
       must(c, fmt::format("preparing Kong {} ({})", spec_.version.text, fmt::join(c.argv, " ")));
     }
     if (image.empty()) {
-      std::ifstream in(checkout / "kong" / "meta.lua");
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      const auto v = parse_kong_meta(ss.str());
+      const auto v = parse_kong_meta(common::read_file_or_empty(checkout / "kong" / "meta.lua"));
       if (!v) {
         throw std::runtime_error(
             fmt::format("--driver docker: cannot read Kong's version from {}", (checkout / "kong" / "meta.lua").string()));

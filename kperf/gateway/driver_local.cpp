@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "common/proc_stat.hpp"
+#include "common/text_file.hpp"
 #include "kperf/gateway/kong_format.hpp"
 #include "kperf/gateway/lab_nginx.hpp"
 
@@ -113,10 +115,7 @@ std::optional<MatchedKong> match_local_kong(const LocalOptions& opts, const Kong
     if (requested.is_git()) {
       if (k.source_tree.empty()) continue;
       check_local_git_ref(k, requested, run);  // --kong-prefix names the tree: a wrong checkout is an error
-      std::ifstream in(k.source_tree / "kong" / "meta.lua");
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      const auto v = parse_kong_meta(ss.str());
+      const auto v = parse_kong_meta(common::read_file_or_empty(k.source_tree / "kong" / "meta.lua"));
       if (!v) {
         throw std::runtime_error(fmt::format("--driver local: cannot read Kong's version from {}",
                                              (k.source_tree / "kong" / "meta.lua").string()));
@@ -305,13 +304,7 @@ void LocalKongGateway::stop() noexcept {
       pids.push_back(master);
     }
     run_(local_stop_command(kong_, spec_));
-    auto alive = [](pid_t p) {
-      std::ifstream stat(fmt::format("/proc/{}/stat", p));
-      std::string line;
-      if (!std::getline(stat, line)) return false;
-      const auto close = line.rfind(')');
-      return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-    };
+    auto alive = [](pid_t p) { return common::process_alive(p); };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::any_of(pids.begin(), pids.end(), alive) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -325,10 +318,7 @@ void LocalKongGateway::stop() noexcept {
 }
 
 std::optional<std::string> LocalKongGateway::error_log() const {
-  std::ifstream in(local_prefix(spec_) / "logs" / "error.log");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return common::read_file(local_prefix(spec_) / "logs" / "error.log");
 }
 
 std::vector<std::string> LocalKongGateway::error_log_problems() const {

@@ -21,6 +21,9 @@
 
 #include <fmt/format.h>
 
+#include "common/proc_stat.hpp"
+#include "common/text_file.hpp"
+#include "common/unique_fd.hpp"
 #include "kperf/gateway/kong_format.hpp"
 #include "kperf/gateway/lab_http.hpp"
 
@@ -29,19 +32,6 @@ extern char** environ;
 namespace kperf {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
 
 struct SpawnActions {
   posix_spawn_file_actions_t a;
@@ -57,13 +47,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string read_small_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout) {
@@ -75,14 +58,14 @@ CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout)
   }
   int out_p[2], err_p[2];
   if (::pipe2(out_p, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
-  Fd out_r(out_p[0]), out_w(out_p[1]);
+  common::UniqueFd out_r(out_p[0]), out_w(out_p[1]);
   if (::pipe2(err_p, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
-  Fd err_r(err_p[0]), err_w(err_p[1]);
+  common::UniqueFd err_r(err_p[0]), err_w(err_p[1]);
 
   SpawnActions act;
   posix_spawn_file_actions_addopen(&act.a, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&act.a, out_w.fd, 1);
-  posix_spawn_file_actions_adddup2(&act.a, err_w.fd, 2);
+  posix_spawn_file_actions_adddup2(&act.a, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&act.a, err_w.get(), 2);
   if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&act.a, cmd.cwd.c_str());
 
   std::vector<char*> argv;
@@ -100,7 +83,7 @@ CommandResult run_command(const Command& cmd, std::chrono::milliseconds timeout)
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool killed = false;
-  pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
   char buf[4096];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -222,23 +205,18 @@ std::optional<std::string> parse_kong_meta(std::string_view meta_lua) {
 
 std::optional<pid_t> find_nginx_master(pid_t pid, const std::filesystem::path& proc_root) {
   auto is_master = [&](pid_t p) {
-    const std::string cmd = read_small_file(proc_root / std::to_string(p) / "cmdline");
+    const std::string cmd = common::read_file_or_empty(proc_root / std::to_string(p) / "cmdline");
     return cmd.starts_with("nginx: master process");
   };
-  // Parent of every process, from /proc/N/stat (the field after the ")" of comm).
+  // Parent of every process, from /proc/N/stat.
   std::vector<std::pair<pid_t, pid_t>> parent_of;  // (ppid, pid)
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(proc_root, ec)) {
     const std::string name = e.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    const std::string stat = read_small_file(e.path() / "stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 1));
-    char state = 0;
-    long ppid = 0;
-    if (!(rest >> state >> ppid)) continue;
-    parent_of.emplace_back(static_cast<pid_t>(ppid), static_cast<pid_t>(std::stol(name)));
+    const auto stat = common::parse_proc_stat(common::read_file_or_empty(e.path() / "stat"));
+    if (!stat) continue;
+    parent_of.emplace_back(stat->ppid, static_cast<pid_t>(std::stol(name)));
   }
   std::sort(parent_of.begin(), parent_of.end());
   std::deque<pid_t> queue{pid};

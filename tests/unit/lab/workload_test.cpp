@@ -173,7 +173,7 @@ TEST(LabWorkload, MissingFileAndUnknownName) {
     Workload::load("/nonexistent/dir/w.yaml");
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/dir/w.yaml: cannot open"));
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/dir/w.yaml: cannot read"));
   }
   try {
     Workload::load("no-such-workload");
