@@ -4,21 +4,18 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include <fmt/core.h>
+
+#include "common/proc_stat.hpp"
+#include "common/text_file.hpp"
 
 namespace kperf::prof {
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using common::read_file_or_empty;
 
 bool parse_pid(std::string_view s, pid_t& out) {
   pid_t v = 0;
@@ -28,25 +25,8 @@ bool parse_pid(std::string_view s, pid_t& out) {
   return true;
 }
 
-// Fields of /proc/PID/stat after "pid (comm) ": state is [0], ppid [1].
-std::vector<std::string_view> stat_fields(std::string_view stat) {
-  std::vector<std::string_view> fields;
-  const auto close = stat.rfind(')');
-  if (close == std::string_view::npos) return fields;
-  stat.remove_prefix(close + 1);
-  while (!stat.empty()) {
-    while (!stat.empty() && stat.front() == ' ') stat.remove_prefix(1);
-    const auto sp = stat.find(' ');
-    fields.push_back(stat.substr(0, sp));
-    if (sp == std::string_view::npos) break;
-    stat.remove_prefix(sp);
-    if (fields.size() >= 2) break;
-  }
-  return fields;
-}
-
 std::string read_proc(const std::filesystem::path& root, pid_t pid, std::string_view file) {
-  return read_file((root / std::to_string(pid) / file).string());
+  return read_file_or_empty(root / std::to_string(pid) / file);
 }
 
 bool is_hex(std::string_view s) {
@@ -54,10 +34,8 @@ bool is_hex(std::string_view s) {
 }
 
 pid_t parent_of(const std::filesystem::path& root, pid_t pid) {
-  const auto f = stat_fields(read_proc(root, pid, "stat"));
-  pid_t ppid = 0;
-  if (f.size() >= 2 && parse_pid(f[1], ppid)) return ppid;
-  return 0;
+  const auto st = common::parse_proc_stat(read_proc(root, pid, "stat"));
+  return st ? st->ppid : 0;
 }
 
 }  // namespace
@@ -177,19 +155,13 @@ std::vector<pid_t> parse_pid_list(std::string_view text) {
   return pids;
 }
 
-bool process_alive(pid_t pid) {
-  const std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
-  const auto f = stat_fields(stat);
-  return !f.empty() && f[0] != "Z" && f[0] != "X";
-}
-
 bool is_nginx_master(pid_t pid) {
-  const std::string cmdline = read_file(fmt::format("/proc/{}/cmdline", pid));
+  const std::string cmdline = read_file_or_empty(fmt::format("/proc/{}/cmdline", pid));
   return cmdline.starts_with("nginx: master process");
 }
 
 std::string process_comm(pid_t pid) {
-  std::string comm = read_file(fmt::format("/proc/{}/comm", pid));
+  std::string comm = read_file_or_empty(fmt::format("/proc/{}/comm", pid));
   while (!comm.empty() && comm.back() == '\n') comm.pop_back();
   return comm;
 }
@@ -204,7 +176,7 @@ std::vector<pid_t> child_processes(pid_t pid) {
     const fs::path file = task.path() / "children";
     if (!fs::exists(file, ec)) break;
     have_children_files = true;
-    const std::string text = read_file(file.string());
+    const std::string text = read_file_or_empty(file);
     std::string_view rest(text);
     while (!rest.empty()) {
       while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n')) rest.remove_prefix(1);
@@ -220,9 +192,8 @@ std::vector<pid_t> child_processes(pid_t pid) {
     for (const auto& entry : fs::directory_iterator("/proc", ec)) {
       pid_t p = 0;
       if (!parse_pid(entry.path().filename().string(), p)) continue;
-      const auto f = stat_fields(read_file(fmt::format("/proc/{}/stat", p)));
-      pid_t ppid = 0;
-      if (f.size() >= 2 && parse_pid(f[1], ppid) && ppid == pid) children.push_back(p);
+      const auto st = common::read_proc_stat(p);
+      if (st && st->ppid == pid) children.push_back(p);
     }
   }
   return children;

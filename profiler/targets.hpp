@@ -11,13 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/proc_stat.hpp"
+
 namespace kperf::prof {
 
 // "12,34" -> {12, 34}. Throws std::runtime_error on anything else.
 std::vector<pid_t> parse_pid_list(std::string_view text);
 
-// The process exists and is not a zombie.
-bool process_alive(pid_t pid);
+// The process exists and is not a zombie (common/proc_stat.hpp).
+using common::process_alive;
 // Its command line starts with "nginx: master process" (nginx and OpenResty/Kong masters).
 bool is_nginx_master(pid_t pid);
 // Direct child processes (from /proc/PID/task/*/children, else by scanning /proc).

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "common/proc_stat.hpp"
 #include "kperf/command.hpp"
 #include "profiler/targets.hpp"
 
@@ -18,15 +19,8 @@ namespace fs = std::filesystem;
 
 // The parent pid from /proc/PID/stat (0 if unknown).
 pid_t parent_pid(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string state;
-  long ppid = 0;
-  rest >> state >> ppid;
-  return static_cast<pid_t>(ppid);
+  const auto st = common::read_proc_stat(pid);
+  return st ? st->ppid : 0;
 }
 
 pid_t pid_from_file(const fs::path& file) {

@@ -12,12 +12,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include <fmt/core.h>
+
+#include "common/proc_stat.hpp"
 
 extern char** environ;
 
@@ -123,20 +123,10 @@ std::vector<pid_t> child_processes(pid_t parent, const std::string& title_prefix
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream stat(fmt::format("/proc/{}/stat", e->d_name));
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    char state = 0;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid != parent || state == 'Z') continue;
-    std::ifstream cmd(fmt::format("/proc/{}/cmdline", e->d_name));
-    std::string title;
-    std::getline(cmd, title, '\0');
-    if (title.rfind(title_prefix, 0) == 0) out.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+    const auto pid = static_cast<pid_t>(std::atol(e->d_name));
+    const auto st = common::read_proc_stat(pid);
+    if (!st || st->ppid != parent || st->state == 'Z') continue;
+    if (common::process_title(pid).starts_with(title_prefix)) out.push_back(pid);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
@@ -148,10 +138,7 @@ std::vector<pid_t> NginxProcess::workers() const {
   std::vector<pid_t> all = child_processes(pid_, "nginx: worker process");
   std::vector<pid_t> out;
   for (pid_t p : all) {
-    std::ifstream cmd(fmt::format("/proc/{}/cmdline", p));
-    std::string title;
-    std::getline(cmd, title, '\0');
-    if (title.find("shutting down") == std::string::npos) out.push_back(p);
+    if (common::process_title(p).find("shutting down") == std::string::npos) out.push_back(p);
   }
   return out;
 }
