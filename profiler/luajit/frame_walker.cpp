@@ -308,7 +308,7 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
   return {outer_first.rbegin(), outer_first.rend()};
 }
 
-void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out) {
+void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out, bool running) {
   // A coroutine's frames continue with its resumer's (resumer.hpp): the resumer's run
   // goes on in the same native VM group (a resume in the VM never leaves it; an ngx_lua
   // parent is suspended, not on the native stack), so the coroutine's bottom frame is no
@@ -317,7 +317,7 @@ void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& 
   const ResumerCapture* capture = capture_;
   ResumerCapture beyond;
   for (int depth = 0; depth < 16 && out.complete && !out.truncated && !out.frames.empty(); ++depth) {
-    const Resumer r = find_resumer(mem_, layout_, G, L, capture, live_resumers_);
+    const Resumer r = find_resumer(mem_, layout_, G, L, capture, live_resumers_, running && depth == 0);
     if (r.kind == Resumer::Kind::None) return;
     out.frames.back().called_from_c = false;
     if (r.kind == Resumer::Kind::Unknown) {
@@ -358,7 +358,7 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
       r.frames.push_back(pseudo("[lua:interpreter]"));
       return r;
     }
-    if (follow_resumers_) append_resumers(G, *L, r);
+    if (follow_resumers_) append_resumers(G, *L, r, true);
     return r;
   }
   if (vs >= 0 && jit_base != 0) {

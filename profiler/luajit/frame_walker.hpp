@@ -74,7 +74,8 @@ private:
   const ResumerCapture* capture_ = nullptr;
   bool live_resumers_ = true;
   std::optional<std::string> caller_site_name(std::uint64_t caller_frame, std::uint64_t pc);
-  void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out);
+  // running: the walk started in the interpreter on L (see find_resumer).
+  void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out, bool running = false);
   // Inside trace traceno at rip: the frames of functions inlined into it (innermost
   // first, from the trace's snapshot) and the executing lines; base is the trace's frame.
   std::vector<LuaFrame> trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);

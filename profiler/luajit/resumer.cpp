@@ -29,11 +29,18 @@ Resumer found(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G, std::uint6
 }  // namespace
 
 Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G, std::uint64_t L,
-                     const ResumerCapture* capture, bool live_ok) {
+                     const ResumerCapture* capture, bool live_ok, bool running) {
   const VmOffsets& o = layout.off;
   constexpr Resumer kNone{}, kUnknown{Resumer::Kind::Unknown, 0, 0};
+  const std::uint64_t main = G - o.sizeof_lua_State;  // GG_State: the main thread, then G
   auto cf = mem.u64(L + o.L_cframe);
-  if (!cf || (*cf & ~3ull) == 0) return kNone;  // L is not running: no resumer to look for
+  if (!cf || (*cf & ~3ull) == 0) {
+    // Not running: no resumer to look for. Running without a C frame: a coroutine
+    // between its yield / return (cframe cleared) and its resumer taking over again
+    // (vm_leave_unw, then coroutine.resume restores BASE and cur_L): its resumer's
+    // frame is no longer known here.
+    return running && L != main ? kUnknown : kNone;
+  }
   // lj_vm_resume called from the VM (the resume fast functions) returns into the VM.
   const std::uint64_t outer = (*cf & ~3ull) + kCframeSize;
   auto ret = mem.u64(outer - 8);
@@ -43,7 +50,6 @@ Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G,
     if (capture->L) return found(mem, o, G, capture->L);
     if (capture->in_vm || resumed_in_vm) return kUnknown;
     if (capture->ngx) return kNone;  // an entry coroutine: nginx's C code resumed it
-    const std::uint64_t main = G - o.sizeof_lua_State;  // GG_State: the main thread, then G
     if (capture->ngx_expected && L != main) return kUnknown;
     return kNone;
   }

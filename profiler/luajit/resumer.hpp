@@ -55,8 +55,12 @@ struct Resumer {
 // Who resumed L (a thread of G). capture: what the sampler saw for this L, or nullptr
 // to read it all now (right for a stopped process; in a running one a resumer has
 // moved on, so a coroutine resumed in the VM without a capture is Unknown when
-// `live_ok` is false).
+// `live_ok` is false). `running`: L is executing its Lua frames in this sample (the walk
+// started in the interpreter on L = cur_L); a coroutine that is running yet has no C
+// frame is switching back to its resumer (coroutine.yield or its return cleared
+// L->cframe; the resumer's C frame, BASE and cur_L are restored a few instructions
+// later): Unknown, as its resumer cannot be told any more.
 Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G, std::uint64_t L,
-                     const ResumerCapture* capture, bool live_ok);
+                     const ResumerCapture* capture, bool live_ok, bool running = false);
 
 }  // namespace kperf::prof::lj

@@ -169,3 +169,31 @@ TEST(LuajitResumer, BeyondTheCapturedResumer) {
 }
 
 }  // namespace
+
+namespace {
+
+// coroutine.yield (or the body's return) clears L->cframe, then vm_leave_unw returns into
+// coroutine.resume, which restores BASE and cur_L a few instructions later: a sample in
+// that window walks the yielding coroutine (cur_L, BASE in its stack) without a C frame.
+// Its resumer is no longer known: Unknown ([lua:coroutine]), never "none" (which would
+// leave the coroutine's frames under whatever native frames follow).
+TEST(LuajitResumer, CoroutineSwitchingBackToItsResumer) {
+  World w;
+  Thread co(w.o(), w.G), main_thread(w.o(), w.G);
+  w.resume(co, 0x10100, &main_thread);
+  co.put<std::uint64_t>(w.o().L_cframe, 0);  // yield: cframe cleared
+  RemoteMemory mem(getpid());
+  ResumerCapture c;  // what the sampler saw: no C frame, no resumer
+  const std::array<const ResumerCapture*, 2> caps{nullptr, &c};
+  for (const ResumerCapture* cap : caps) {
+    EXPECT_EQ(find_resumer(mem, w.layout, w.G, co.L(), cap, false, true).kind, Resumer::Kind::Unknown);
+    EXPECT_EQ(find_resumer(mem, w.layout, w.G, co.L(), cap, true, true).kind, Resumer::Kind::Unknown);
+    // Not the thread the walk runs on (a suspended coroutine): nothing to look for.
+    EXPECT_EQ(find_resumer(mem, w.layout, w.G, co.L(), cap, false, false).kind, Resumer::Kind::None);
+  }
+  // The main thread has no resumer, C frame or not (leaving its outermost lua_pcall).
+  const std::uint64_t main_L = w.G - w.o().sizeof_lua_State;
+  EXPECT_EQ(find_resumer(mem, w.layout, w.G, main_L, &c, false, true).kind, Resumer::Kind::None);
+}
+
+}  // namespace
