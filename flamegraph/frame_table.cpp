@@ -1,13 +1,18 @@
 // FrameTable: an arena of frame strings plus an open-addressing index by hash.
 #include "flamegraph/frame_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace kperf::fg {
 
 namespace {
 
+// String storage grows from a small first chunk (most tables, e.g. the fuzzers' and
+// `kperf diff` of small files, hold a few KB) by doubling up to 64 KiB chunks.
+constexpr std::size_t kFirstChunk = 1 << 10;
 constexpr std::size_t kChunk = 1 << 16;
+constexpr std::size_t kFirstSlots = 64;
 
 // Frame names are short (10-80 bytes): 8 bytes per multiply, then a final mix so the
 // low bits (the slot) depend on every byte.
@@ -34,13 +39,14 @@ std::uint64_t hash_of(std::string_view s) {
 
 }  // namespace
 
-FrameTable::FrameTable() : slots_(1024, kNone) {}
+FrameTable::FrameTable() : slots_(kFirstSlots, kNone) {}
 
 std::string_view FrameTable::store(std::string_view name) {
   if (name.empty()) return {};
   if (chunks_.empty() || chunk_used_ + name.size() > chunk_size_) {
-    chunk_size_ = name.size() > kChunk ? name.size() : kChunk;
-    chunks_.push_back(std::make_unique<char[]>(chunk_size_));
+    const std::size_t next = chunks_.empty() ? kFirstChunk : std::min(chunk_size_ * 2, kChunk);
+    chunk_size_ = std::max(name.size(), next);
+    chunks_.push_back(std::make_unique_for_overwrite<char[]>(chunk_size_));  // no zeroing
     chunk_used_ = 0;
   }
   char* p = chunks_.back().get() + chunk_used_;

@@ -1,11 +1,18 @@
 // visit_sorted: emulates `sort` over folded lines on the trie. A node contributes up to
-// two runs of lines: its own stacks ("NAME COUNT") and its descendants' ("NAME;...").
+// two runs of lines: its own stacks ("NAME COUNT") and its descendants' ("NAME;").
 // Sorting those runs by "NAME COUNT" / "NAME;" among siblings reproduces the line order
 // (and so flamegraph.pl's occasional split of one frame into two boxes, e.g. "foo" with
 // both own samples and children, next to a sibling "foo.isra.0").
+//
+// Speed: every frame name gets its rank in the sorted list of all names once, so most
+// sibling comparisons are one integer compare. Only when a name is a prefix of another
+// name can the runs' tails (" COUNT" or ";") decide; those pairs are compared as full
+// strings, the count formatted then. One run stack serves all levels (no allocation per
+// visited node).
 #include "flamegraph/stack_order.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,100 +22,148 @@ namespace kperf::fg {
 
 namespace {
 
-// A run of sorted lines: NAME followed by `tail` (" COUNT" for the node's own stacks,
-// ";" for its descendants). Compared as the concatenation, without building it.
+// A run of sorted lines: a node's NAME followed by " COUNT" (own stacks) or ";"
+// (its descendants).
 struct Run {
-  std::string_view name;
-  std::string tail;  // short: stays in the small-string buffer
+  std::uint32_t rank;  // of NAME among all names, from 1; the root's own run: 0
   NodeId node;
-  bool own;  // the node's own stacks, else its descendants
+  bool own;     // the node's own stacks, else its descendants
+  bool prefix;  // NAME may be a prefix of a sibling's name: ranks alone cannot decide
 };
 
-int compare_runs(const Run& a, const Run& b) {
-  const std::size_t la = a.name.size() + a.tail.size();
-  const std::size_t lb = b.name.size() + b.tail.size();
-  auto at = [](const Run& r, std::size_t i) {
-    return static_cast<unsigned char>(i < r.name.size() ? r.name[i] : r.tail[i - r.name.size()]);
-  };
-  // Fast path: the names alone decide.
-  const std::size_t common = std::min(a.name.size(), b.name.size());
-  const int c = a.name.substr(0, common).compare(b.name.substr(0, common));
-  if (c != 0) return c;
-  for (std::size_t i = common; i < la && i < lb; ++i) {
-    const unsigned char x = at(a, i);
-    const unsigned char y = at(b, i);
-    if (x != y) return x < y ? -1 : 1;
+class RunOrder {
+ public:
+  explicit RunOrder(const StackTrie& trie) : trie_(trie) {
+    const FrameTable& names = trie.frames();
+    const auto n = static_cast<FrameId>(names.size());
+    std::vector<FrameId> ids(n);
+    for (FrameId i = 0; i < n; ++i) ids[i] = i;
+    std::sort(ids.begin(), ids.end(),
+              [&](FrameId a, FrameId b) { return names.name(a) < names.name(b); });
+    rank_.resize(n);
+    prefix_.resize(n);
+    for (FrameId i = 0; i < n; ++i) {
+      rank_[ids[i]] = i + 1;
+      // Names that start with NAME follow it directly in sorted order.
+      prefix_[ids[i]] = i + 1 < n && names.name(ids[i + 1]).starts_with(names.name(ids[i]));
+    }
   }
-  return la < lb ? -1 : la > lb ? 1 : 0;
-}
 
-std::string own_tail(const StackTrie::Node& n) {
-  std::string s = " ";
-  if (n.has_base) {
-    s += format_count(n.base);
-    s += ' ';
+  Run run(NodeId node, bool own) const {
+    if (node == StackTrie::kRoot) return Run{0, node, own, true};  // empty NAME
+    const FrameId f = trie_.frame_of(node);
+    return Run{rank_[f], node, own, prefix_[f] != 0};
   }
-  s += format_count(n.self);
-  return s;
-}
 
-void sort_runs(std::vector<Run>& runs) {
-  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
-    const int c = compare_runs(a, b);
+  // Strict order of the runs' strings; equal strings by node id.
+  bool less(const Run& a, const Run& b) const {
+    if (a.rank < b.rank) {
+      if (!a.prefix) return true;
+    } else if (a.rank > b.rank) {
+      if (!b.prefix) return false;
+    } else {
+      // Same name, so the same node: " COUNT" sorts before ";".
+      return a.own && !b.own;
+    }
+    const int c = compare_strings(a, b);
     if (c != 0) return c < 0;
     return a.node < b.node;
-  });
-}
-
-void children_runs(const StackTrie& t, NodeId parent, std::vector<Run>& runs) {
-  for (NodeId c = t.node(parent).first_child; c != StackTrie::kNoNode; c = t.node(c).next_sibling) {
-    const auto n = t.node(c);
-    const std::string_view name = t.frames().name(n.frame);
-    if (n.terminal) runs.push_back(Run{name, own_tail(n), c, true});
-    if (n.first_child != StackTrie::kNoNode) runs.push_back(Run{name, ";", c, false});
   }
-  sort_runs(runs);
+
+ private:
+  std::string_view name(const Run& r) const {
+    return r.node == StackTrie::kRoot ? std::string_view{} : trie_.frames().name(trie_.frame_of(r.node));
+  }
+
+  std::string tail(const Run& r) const {
+    if (!r.own) return ";";
+    const auto n = trie_.node(r.node);
+    std::string s = " ";
+    if (n.has_base) {
+      s += format_count(n.base);
+      s += ' ';
+    }
+    s += format_count(n.self);
+    return s;
+  }
+
+  // NAME+tail of a against that of b, bytes unsigned, without building them.
+  int compare_strings(const Run& a, const Run& b) const {
+    const std::string_view an = name(a);
+    const std::string_view bn = name(b);
+    const std::size_t common = std::min(an.size(), bn.size());
+    const int c = an.substr(0, common).compare(bn.substr(0, common));
+    if (c != 0) return c;
+    const std::string at = tail(a);
+    const std::string bt = tail(b);
+    const std::size_t la = an.size() + at.size();
+    const std::size_t lb = bn.size() + bt.size();
+    auto byte = [](std::string_view n, const std::string& t, std::size_t i) {
+      return static_cast<unsigned char>(i < n.size() ? n[i] : t[i - n.size()]);
+    };
+    for (std::size_t i = common; i < la && i < lb; ++i) {
+      const unsigned char x = byte(an, at, i);
+      const unsigned char y = byte(bn, bt, i);
+      if (x != y) return x < y ? -1 : 1;
+    }
+    return la < lb ? -1 : la > lb ? 1 : 0;
+  }
+
+  const StackTrie& trie_;
+  std::vector<std::uint32_t> rank_;
+  std::vector<std::uint8_t> prefix_;
+};
+
+// Appends the runs of `parent`'s children to `runs`.
+void children_runs(const StackTrie& t, const RunOrder& order, NodeId parent, std::vector<Run>& runs) {
+  for (NodeId c = t.first_child_of(parent); c != StackTrie::kNoNode; c = t.next_sibling_of(c)) {
+    if (t.is_terminal(c)) runs.push_back(order.run(c, true));
+    if (t.first_child_of(c) != StackTrie::kNoNode) runs.push_back(order.run(c, false));
+  }
 }
 
 }  // namespace
 
 void visit_sorted(const StackTrie& trie,
                   const std::function<void(NodeId, std::span<const FrameId>)>& fn) {
+  const RunOrder order(trie);
+  const auto less = [&order](const Run& a, const Run& b) { return order.less(a, b); };
+  // runs[levels[i].begin ..) are level i's runs (up to the next level's begin).
   struct Level {
-    std::vector<Run> runs;
-    std::size_t next = 0;
+    std::size_t begin;
+    std::size_t next;
   };
-  std::vector<Level> levels(1);
+  std::vector<Run> runs;
+  std::vector<Level> levels;
   std::vector<FrameId> path;
-  const auto root = trie.node(StackTrie::kRoot);
-  children_runs(trie, StackTrie::kRoot, levels[0].runs);
-  if (root.terminal) {
-    levels[0].runs.push_back(Run{{}, own_tail(root), StackTrie::kRoot, true});
-    sort_runs(levels[0].runs);
-  }
+  children_runs(trie, order, StackTrie::kRoot, runs);
+  if (trie.is_terminal(StackTrie::kRoot)) runs.push_back(order.run(StackTrie::kRoot, true));
+  std::sort(runs.begin(), runs.end(), less);
+  levels.push_back(Level{0, 0});
   while (!levels.empty()) {
     Level& level = levels.back();
-    if (level.next == level.runs.size()) {
+    if (level.next == runs.size()) {
+      runs.resize(level.begin);
       levels.pop_back();
       if (!levels.empty()) path.pop_back();
       continue;
     }
-    const Run& run = level.runs[level.next++];
-    const NodeId node = run.node;
+    const Run run = runs[level.next++];
     if (run.own) {
-      if (node == StackTrie::kRoot) {
-        fn(node, path);
+      if (run.node == StackTrie::kRoot) {
+        fn(run.node, path);
       } else {
-        path.push_back(trie.node(node).frame);
-        fn(node, path);
+        path.push_back(trie.frame_of(run.node));
+        fn(run.node, path);
         path.pop_back();
       }
       continue;
     }
-    path.push_back(trie.node(node).frame);
-    Level next;
-    children_runs(trie, node, next.runs);
-    levels.push_back(std::move(next));  // invalidates `level`
+    path.push_back(trie.frame_of(run.node));
+    const std::size_t begin = runs.size();
+    children_runs(trie, order, run.node, runs);
+    std::sort(runs.begin() + static_cast<std::ptrdiff_t>(begin), runs.end(), less);
+    levels.push_back(Level{begin, begin});  // invalidates `level`
   }
 }
 

@@ -94,6 +94,11 @@ class StackTrie {
     return Node{c.frame, c.parent, c.first_child, c.next_sibling, true, (f & kHasBase) != 0,
                 k.self, base_on_ ? k.base : k.self};
   }
+  // Cheap field reads for walks that need no counts (node() looks the counts up).
+  FrameId frame_of(NodeId id) const { return core(id).frame; }
+  NodeId first_child_of(NodeId id) const { return core(id).first_child; }
+  NodeId next_sibling_of(NodeId id) const { return core(id).next_sibling; }
+  bool is_terminal(NodeId id) const { return (flag(id) & kTerminal) != 0; }
   std::size_t size() const { return size_; }
   double total() const { return total_; }
   double total_base() const { return total_base_; }

@@ -11,6 +11,7 @@
 
 #include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
+#include "flamegraph/stack_order.hpp"
 #include "gateway_stacks.hpp"
 
 namespace {
@@ -122,5 +123,31 @@ void BM_Layout(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trie.size()));
 }
 BENCHMARK(BM_Layout)->Arg(20000)->Unit(benchmark::kMillisecond);
+
+// The sorted walk alone (flamegraph.pl's line order over the trie), no layout.
+void BM_VisitSorted(benchmark::State& state) {
+  const std::string text = folded_text(static_cast<int>(state.range(0)));
+  kperf::fg::StackTrie trie;
+  kperf::fg::FoldedReader r(trie);
+  r.add_text(text, "bench");
+  for (auto _ : state) {
+    std::size_t visited = 0;
+    kperf::fg::visit_sorted(trie, [&](kperf::fg::NodeId, std::span<const kperf::fg::FrameId>) { ++visited; });
+    benchmark::DoNotOptimize(visited);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trie.size()));
+}
+BENCHMARK(BM_VisitSorted)->Arg(20000)->Unit(benchmark::kMillisecond);
+
+// A frame table for a handful of names, as every small trie (and fuzz input) makes one.
+void BM_SmallFrameTable(benchmark::State& state) {
+  for (auto _ : state) {
+    kperf::fg::FrameTable table;
+    benchmark::DoNotOptimize(table.intern("main"));
+    benchmark::DoNotOptimize(table.intern("ngx_http_handler"));
+    benchmark::DoNotOptimize(table.intern("fib app.lua:3"));
+  }
+}
+BENCHMARK(BM_SmallFrameTable)->Unit(benchmark::kNanosecond);
 
 }  // namespace
