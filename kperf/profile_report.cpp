@@ -32,6 +32,7 @@ void add_summary(prof::RecordSummary& to, const prof::RecordSummary& s) {
   to.stacks.user_stacks += s.stacks.user_stacks;
   to.stacks.unwound_to_root += s.stacks.unwound_to_root;
   to.stacks.unwind_failures += s.stacks.unwind_failures;
+  for (size_t i = 0; i < prof::kUnwindCauses; ++i) to.stacks.unwind_causes[i] += s.stacks.unwind_causes[i];
   to.stacks.malformed += s.stacks.malformed;
   to.stacks.maps_rereads += s.stacks.maps_rereads;
   to.stacks.processes.insert(s.stacks.processes.begin(), s.stacks.processes.end());
@@ -54,6 +55,13 @@ std::string sampler_line(const prof::RecordSummary& s) {
   return out + "Sampler: " + prof::format_summary(s);
 }
 
+nlohmann::json unwind_causes_json(const prof::AssemblerStats& st) {
+  nlohmann::json o = nlohmann::json::object();
+  for (size_t i = 0; i < prof::kUnwindCauses; ++i)
+    o[std::string(prof::unwind_cause_name(static_cast<prof::UnwindCause>(i)))] = st.unwind_causes[i];
+  return o;
+}
+
 nlohmann::json sampler_json(const prof::RecordSummary& s) {
   return {{"samples", s.stacks.samples},
           {"bpf_samples", s.bpf.samples},
@@ -63,6 +71,7 @@ nlohmann::json sampler_json(const prof::RecordSummary& s) {
           {"user_stacks", s.stacks.user_stacks},
           {"unwound_to_root", s.stacks.unwound_to_root},
           {"unwind_failures", s.stacks.unwind_failures},
+          {"unwind_failures_by_cause", unwind_causes_json(s.stacks)},
           {"malformed", s.stacks.malformed},
           {"processes", s.stacks.processes.size()},
           {"lua",

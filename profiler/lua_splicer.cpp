@@ -23,6 +23,7 @@ namespace kperf::prof {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kMapsReread = std::chrono::milliseconds(1000);
+constexpr auto kUselessReread = std::chrono::milliseconds(20);
 // Detection attempts for a process without LuaJIT, 100 ms apart, then twice as long each
 // time (~12 s in all): a shared libluajit is mapped a moment after exec.
 constexpr int kDetectTries = 8;
@@ -44,6 +45,7 @@ struct LuaSplicer::Process {
   uint64_t published_G = 0;
   std::vector<lj::Mapping> maps;
   Clock::time_point maps_read{};
+  Clock::time_point useless_reread{};
 
   const std::string& native_name(sym::Session& session, uint64_t pc, bool is_return) {
     if (native_names.size() >= (1u << 16)) native_names.clear();
@@ -58,22 +60,37 @@ struct LuaSplicer::Process {
     return it->second;
   }
 
-  // True if pc lies in an anonymous executable mapping (LuaJIT machine code).
-  bool in_anon_code(uint64_t pc) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
+  // True if pc lies in an anonymous mapping the CPU ran in (LuaJIT machine code). Maps
+  // read before the sample was taken (`sample_ns`, CLOCK_MONOTONIC like steady_clock)
+  // that do not show pc in executable memory are re-read at once: trace code is mapped
+  // while samples queue, and a 1 s wait made a third of a busy run's samples fail
+  // (issue 17). An anonymous mapping not executable when read still counts: the JIT makes
+  // its code areas writable while it adds a trace. A re-read that found no mapping at all
+  // blocks the next one for kUselessReread (junk pcs).
+  bool in_anon_code(uint64_t pc, uint64_t sample_ns) {
+    const auto find = [&]() -> const lj::Mapping* {
       for (const auto& m : maps) {
-        if (pc >= m.start && pc < m.end) return m.exec && m.path.empty();
+        if (pc >= m.start && pc < m.end) return &m;
       }
-      const auto now = Clock::now();
-      if (now - maps_read < kMapsReread) return false;
+      return nullptr;
+    };
+    const lj::Mapping* hit = find();
+    if (hit && hit->exec) return hit->path.empty();
+    const auto now = Clock::now();
+    const auto read_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(maps_read.time_since_epoch()).count());
+    const bool stale = read_ns < sample_ns && now - useless_reread >= kUselessReread;
+    if (stale || now - maps_read >= kMapsReread) {
       maps_read = now;
       try {
         maps = lj::read_process_maps(vm.pid());
       } catch (const std::exception&) {
         return false;
       }
+      hit = find();
+      useless_reread = hit ? Clock::time_point{} : now;
     }
-    return false;
+    return hit && hit->path.empty();
   }
 };
 
@@ -294,7 +311,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
                        [&](const auto& r) { return pc >= r.first && pc < r.second; });
   };
   const bool any_vm = std::any_of(native.pcs.begin(), native.pcs.end(), in_luajit);
-  const bool stopped_in_code = !native.reached_root && p->in_anon_code(native.pcs.back());
+  const bool stopped_in_code = !native.reached_root && p->in_anon_code(native.pcs.back(), s.time_ns());
   if (!any_vm && !stopped_in_code) return false;
   if (!p->vm.usable()) {
     // Only a VM range proves Lua ran; without one, LuaJIT's own code on the stack does.

@@ -172,14 +172,25 @@ RecordSummary Recorder::run() {
   return summary;
 }
 
+std::string format_unwind_causes(const AssemblerStats& st) {
+  std::string out;
+  for (size_t i = 0; i < kUnwindCauses; ++i) {
+    if (st.unwind_causes[i] == 0) continue;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", unwind_cause_name(static_cast<UnwindCause>(i)),
+                       st.unwind_causes[i]);
+  }
+  return out;
+}
+
 std::string format_summary(const RecordSummary& s) {
   const auto& st = s.stacks;
   const auto& l = s.lua;
+  const std::string causes = format_unwind_causes(st);
   return fmt::format(
       "{} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
-      "unwound to a root, {} unwind failures, {} user stack read failures, {} processes",
+      "unwound to a root, {} unwind failures{}, {} user stack read failures, {} processes",
       st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
-      s.bpf.ustack_errors, st.processes.size()) +
+      causes.empty() ? std::string() : " (" + causes + ")", s.bpf.ustack_errors, st.processes.size()) +
          (l.vm_samples == 0
               ? std::string()
               : fmt::format("; lua: {} samples in LuaJIT code ({} with Lua frames, {} in a VM kperf cannot read), "

@@ -77,6 +77,8 @@ class Recorder {
 // The figures of a recording in one line ("N samples in S s (reason), L lost ..."), for
 // a caller to prefix with what it is ("kperf record: ", "Sampler: ").
 std::string format_summary(const RecordSummary& s);
+// The unwind failures by cause, non-zero ones only: "no_cfi 3, jit_code 2" ("" if none).
+std::string format_unwind_causes(const AssemblerStats& st);
 // One line per process with a LuaJIT VM kperf could not read (build-id, path, what
 // failed), for the caller to print before the summary; --no-lua is the way not to try.
 std::vector<std::string> lua_problem_lines(const RecordSummary& s);

@@ -70,12 +70,14 @@ size_t round_up_pow2(size_t v) {
 }  // namespace
 
 size_t auto_ring_bytes(int frequency, uint32_t stack_size, unsigned cpus) {
-  // A record: the ring's 8-byte header, the fixed sample and the copied stack.
-  const double record = 8.0 + sizeof(struct kperf_sample) + stack_size;
-  const double half_second = record * std::max(frequency, 1) * std::max(cpus, 1u) / 2;
+  // A record as the BPF program reserves it: the ring's 8-byte header, the fixed sample,
+  // the copied stack and the room for the two Lua windows (reserved whether used or not).
+  const double record =
+      8.0 + sizeof(struct kperf_sample) + stack_size + KPERF_LUA_WINDOW_BYTES + KPERF_LUA_RES_WINDOW_BYTES;
+  const double quarter_second = record * std::max(frequency, 1) * std::max(cpus, 1u) / 4;
   const size_t lo = 4u << 20, hi = 64u << 20;
-  if (half_second >= static_cast<double>(hi)) return hi;
-  return std::clamp(round_up_pow2(static_cast<size_t>(half_second)), lo, hi);
+  if (quarter_second >= static_cast<double>(hi)) return hi;
+  return std::clamp(round_up_pow2(static_cast<size_t>(quarter_second)), lo, hi);
 }
 
 namespace {

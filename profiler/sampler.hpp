@@ -29,10 +29,11 @@ struct SamplerCounters {
   uint64_t ustack_errors = 0; // user stack not readable at all
 };
 
-// The ring buffer a sampling rate needs: half a second of the largest records at
-// `frequency` Hz on every one of `cpus` CPUs, as a power of 2 between 4 and 64 MiB. The
-// kernel touches every page of the ring as it wraps, so a fixed 64 MiB cost 64 MiB of
-// RSS at 99 Hz, where 4 MiB hold seconds of samples.
+// The ring buffer a sampling rate needs: a quarter of a second of the largest records at
+// `frequency` Hz on every one of `cpus` CPUs (5 of the reader's 50 ms polls), as a power
+// of 2 between 4 and 64 MiB. The ring counts twice in kperf's RSS (libbpf maps its data
+// pages twice, for records that wrap), all of it from the start: 32 MiB at 999 Hz on 2
+// CPUs were 64 MiB of a 91 MiB peak RSS (issue 16); 16 MiB now.
 size_t auto_ring_bytes(int frequency, uint32_t stack_size, unsigned cpus);
 
 class Sampler {

@@ -15,6 +15,37 @@ namespace {
 constexpr auto kMapsRereadInterval = std::chrono::milliseconds(1000);
 }  // namespace
 
+std::string_view unwind_cause_name(UnwindCause c) {
+  switch (c) {
+    case UnwindCause::EmptyStack: return "empty_stack";
+    case UnwindCause::NoMapping: return "no_mapping";
+    case UnwindCause::NoCfi: return "no_cfi";
+    case UnwindCause::JitCode: return "jit_code";
+    case UnwindCause::OffStack: return "off_stack";
+    case UnwindCause::BadCfa: return "bad_cfa";
+    case UnwindCause::MaxFrames: return "max_frames";
+    case UnwindCause::LuaWalk: return "lua_walk";
+    case UnwindCause::Error: return "error";
+    case UnwindCause::Count: break;
+  }
+  return "?";
+}
+
+UnwindCause unwind_cause(sym::UnwindStop stop, size_t stack_bytes) {
+  if (stack_bytes == 0) return UnwindCause::EmptyStack;
+  switch (stop) {
+    case sym::UnwindStop::NoMapping: return UnwindCause::NoMapping;
+    case sym::UnwindStop::NoCfi: return UnwindCause::NoCfi;
+    case sym::UnwindStop::AnonCode: return UnwindCause::JitCode;
+    case sym::UnwindStop::OffStack: return UnwindCause::OffStack;
+    case sym::UnwindStop::BadCfa: return UnwindCause::BadCfa;
+    case sym::UnwindStop::MaxFrames: return UnwindCause::MaxFrames;
+    case sym::UnwindStop::Root:
+    case sym::UnwindStop::Error: break;
+  }
+  return UnwindCause::Error;
+}
+
 StackAssembler::StackAssembler(sym::Session& session, fg::StackTrie& trie, RootFrame root)
     : session_(session), trie_(trie), root_mode_(root) {
   unknown_frame_ = trie_.frames().intern("[unknown]");
@@ -135,6 +166,7 @@ StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Proc
   } catch (const std::exception& e) {
     res.pcs.assign(1, s.user_ip());
     res.error = e.what();
+    res.stop = sym::UnwindStop::Error;
   }
   if (res.pcs.empty()) res.pcs.push_back(s.user_ip());
   bool unknown = false;
@@ -145,12 +177,14 @@ StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Proc
       user_.push_back(f.text.empty() ? user_frame(static_cast<pid_t>(s.tgid()), p, f.pc, f.is_return, unknown)
                                      : trie_.frames().intern(f.text));
     }
-    return UserResult{res.reached_root, unknown};
+    // Spliced: the Lua side decided; a native cause only if it kept the native stop.
+    return UserResult{res.reached_root, unknown,
+                      res.reached_root ? UnwindCause::Error : UnwindCause::LuaWalk};
   }
   for (size_t i = res.pcs.size(); i-- > 0;) {
     user_.push_back(user_frame(static_cast<pid_t>(s.tgid()), p, res.pcs[i], i > 0, unknown));
   }
-  return UserResult{res.reached_root, unknown};
+  return UserResult{res.reached_root, unknown, unwind_cause(res.stop, s.ustack.size())};
 }
 
 std::optional<AddedSample> StackAssembler::add_record(std::span<const uint8_t> record) {
@@ -208,6 +242,7 @@ std::optional<AddedSample> StackAssembler::add(const SampleView& s) {
       ++stats_.unwound_to_root;
     } else {
       ++stats_.unwind_failures;
+      ++stats_.unwind_causes[static_cast<size_t>(res.cause)];
     }
     stack_.insert(stack_.end(), user_.begin(), user_.end());
   }

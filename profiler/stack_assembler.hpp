@@ -5,11 +5,13 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,11 +25,31 @@ namespace kperf::prof {
 
 enum class RootFrame { Process, PerPid, PerTid };  // nginx | nginx-PID | nginx-PID/TID
 
+// Why a user stack did not unwind to its outermost frame (AssemblerStats::unwind_causes).
+enum class UnwindCause : uint8_t {
+  EmptyStack = 0,  // no user stack bytes were copied (the sampler could not read any)
+  NoMapping,       // a pc in no mapping of the process, even after re-reading its maps
+  NoCfi,           // a pc in a file-backed module without a CFI row (frame pointer no help)
+  JitCode,         // stopped in anonymous (JIT) code that the Lua splicer did not claim
+  OffStack,        // CFA / return address outside the copied stack (stack deeper than the copy)
+  BadCfa,          // CFA register unknown, CFA expression failed, sp did not increase
+  MaxFrames,       // the frame limit was reached
+  LuaWalk,         // the stack runs Lua; the Lua splice did not reach the outermost frame
+  Error,           // the symbolizer threw (process gone, unreadable file)
+  Count,
+};
+inline constexpr size_t kUnwindCauses = static_cast<size_t>(UnwindCause::Count);
+// Short name for reports and summary.json ("no_cfi", "jit_code"...).
+std::string_view unwind_cause_name(UnwindCause c);
+// The cause of a native unwind's stop (Root: none); `stack_bytes` copied for the sample.
+UnwindCause unwind_cause(sym::UnwindStop stop, size_t stack_bytes);
+
 struct AssemblerStats {
   uint64_t samples = 0;           // samples added to the trie
   uint64_t user_stacks = 0;       // samples with user registers and stack bytes
   uint64_t unwound_to_root = 0;   // user stacks unwound to their outermost frame
   uint64_t unwind_failures = 0;   // user stacks that stopped early
+  std::array<uint64_t, kUnwindCauses> unwind_causes{};  // the failures by cause (sum = unwind_failures)
   uint64_t malformed = 0;         // records that failed parse_sample
   uint64_t maps_rereads = 0;      // /proc/PID/maps re-read for unknown addresses
   uint64_t pre_exec = 0;          // dropped: a launched command's samples before its exec
@@ -89,6 +111,7 @@ class StackAssembler {
   struct UserResult {
     bool reached_root = false;
     bool unknown = false;  // some frame had no name: the maps may be stale
+    UnwindCause cause = UnwindCause::Error;  // when !reached_root
   };
   UserResult user_frames(const SampleView& s, Process& p);
 

@@ -144,6 +144,7 @@ class ProcessCfi : public CfiSource {
     if (!m) return {};
     CfiLocation loc;
     loc.mapped = true;
+    loc.anonymous = !m->file_backed();
     MapEntry& e = s_.entry(p_, i);
     if (e.module && !e.module->cfi().empty()) {
       loc.table = &e.module->cfi();

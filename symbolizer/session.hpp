@@ -29,11 +29,24 @@ struct StackCopy {
   std::span<const uint8_t> bytes;
 };
 
+// Why an unwind ended: at the outermost frame, or where and why it stopped early.
+enum class UnwindStop : uint8_t {
+  Root = 0,         // reached the outermost frame (not a failure)
+  NoMapping,        // a pc in no known mapping of the process
+  NoCfi,            // a pc in a file-backed module with no CFI row, frame pointer no help
+  AnonCode,         // a pc in anonymous code (JIT) with no CFI, frame pointer no help
+  OffStack,         // the CFA, a register or the return address lies outside the copied stack
+  BadCfa,           // CFA register unknown, CFA expression failed, or sp did not increase
+  MaxFrames,        // max_frames reached
+  Error,            // an exception (process gone, unreadable module)
+};
+
 struct UnwindResult {
   std::vector<uint64_t> pcs;  // innermost first; pcs[0] = regs.ip(); the rest are return addresses
   bool reached_root = false;  // ended in a frame with no caller (CFI says RA undefined, or
                               // the outermost frame: _start / clone / clone3 / main's caller)
   std::string error;          // why it stopped early, empty if reached_root
+  UnwindStop stop = UnwindStop::Root;  // the cause of `error` (Root if reached_root)
 };
 
 struct SessionOptions {

@@ -86,6 +86,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
       if (!row->cfa.is_expr) {
         if (!(cur.valid & (1u << row->cfa.reg))) {
           res.error = fmt::format("CFA register {} unknown at {:#x}", row->cfa.reg, pc);
+          res.stop = UnwindStop::BadCfa;
           return res;
         }
         cfa = cur.r[row->cfa.reg] + uint64_t(row->cfa.off);
@@ -94,6 +95,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
         auto v = eval_expr(loc.table->expr(row->cfa.expr), ctx);
         if (!v) {
           res.error = fmt::format("CFA expression failed at {:#x}", pc);
+          res.stop = UnwindStop::BadCfa;
           return res;
         }
         cfa = v->value;
@@ -113,6 +115,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
             return res;
           }
           res.error = fmt::format("return address not readable at {:#x} (CFA {:#x})", pc, cfa);
+          res.stop = UnwindStop::OffStack;
           return res;
         } else if (undefined && (cur.valid & (1u << regno))) {
           // Callee-saved register the CFI calls undefined: keep the value (clobbered
@@ -125,6 +128,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     } else {
       if (!loc.mapped && res.pcs.size() > 1) {
         res.error = fmt::format("pc {:#x} is in no known mapping", pc);
+        res.stop = UnwindStop::NoMapping;
         return res;
       }
       uint64_t rbp = cur.r[kRbp];
@@ -133,6 +137,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
                    mem.read(rbp, saved_rbp) && mem.read(rbp + 8, ra);
       if (!fp_ok) {
         res.error = loc.mapped ? fmt::format("no CFI for pc {:#x}", pc) : fmt::format("pc {:#x} is in no known mapping", pc);
+        res.stop = !loc.mapped ? UnwindStop::NoMapping : loc.anonymous ? UnwindStop::AnonCode : UnwindStop::NoCfi;
         return res;
       }
       cfa = rbp + 16;
@@ -152,6 +157,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     }
     if (cfa <= cur.r[kRsp] && !(row && row->signal_frame)) {
       res.error = fmt::format("stack pointer did not increase at {:#x} (sp {:#x}, cfa {:#x})", pc, cur.r[kRsp], cfa);
+      res.stop = UnwindStop::BadCfa;
       return res;
     }
     exact_pc = row && row->signal_frame;
@@ -159,6 +165,7 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     res.pcs.push_back(cur.r[kRip]);
   }
   res.error = "max frames reached";
+  res.stop = UnwindStop::MaxFrames;
   return res;
 }
 

@@ -15,6 +15,7 @@ struct CfiLocation {
   CfiTable* table = nullptr;  // null: mapped, but no module/CFI (JIT code, anon)
   uint64_t bias = 0;
   bool mapped = false;        // false: the PC is in no known mapping
+  bool anonymous = false;     // mapped, but not from a file (JIT code, [vdso] is not)
 };
 
 class CfiSource {
