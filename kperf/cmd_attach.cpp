@@ -96,7 +96,6 @@ int run_attach(const AttachArgs& a) {
   try {
     ProfileResult result = run_profile(plan, a.url, target.master_pid(), signals.stop(), progress);
     interrupted = result.interrupted;
-    signal = signals.signal();
     if (plan.with_load && !result.runs.empty()) {
       load_text = loadgen::format_text_header(plan.load) +
                   loadgen::format_text_result(plan.load, result.runs.front().load, a.load.latency);
@@ -113,6 +112,9 @@ int run_attach(const AttachArgs& a) {
     ctx.target_url = a.url;
     ctx.plan = plan;
     flamegraph = write_session_outputs(out_dir, ctx, result, target, progress).flamegraph;
+    // A signal while the outputs were written: they are complete, the status says stopped.
+    signal = signals.signal();
+    interrupted = interrupted || signal != 0;
   } catch (...) {
     if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
     throw;

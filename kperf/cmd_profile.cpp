@@ -454,8 +454,10 @@ int run_profile_command(const ProfileArgs& a) {
     if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
     throw;
   }
+  // A signal after the runs (while the outputs were written): they are complete, and the
+  // exit status still says kperf was stopped by it (128 + signal).
   const int signal = signals.signal();
-  return finish_report(out_dir, flamegraph, interrupted, signal);
+  return finish_report(out_dir, flamegraph, interrupted || signal != 0, signal);
 }
 
 }  // namespace

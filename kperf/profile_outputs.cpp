@@ -11,6 +11,7 @@ namespace kperf {
 
 SessionOutputs write_session_outputs(const std::filesystem::path& out_dir, ReportContext ctx,
                                      const ProfileResult& result, const Gateway& gateway, ProgressDisplay& progress) {
+  progress.message(fmt::format("writing outputs to {} ...", out_dir.string()));
   OutputDir out(out_dir);
   std::filesystem::path flamegraph;
   ctx.error_log_problems = gateway.error_log_problems();

@@ -1,15 +1,20 @@
 // Progress of a `kperf profile` session: terminal bar with ETA, or plain lines.
 #include "kperf/progress.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/core.h>
 
 namespace kperf {
 
 ProgressDisplay::ProgressDisplay(double total_s, bool tty, std::FILE* out)
-    : total_s_(total_s), tty_(tty), out_(out) {}
+    : total_s_(total_s), tty_(tty), out_(out) {
+  if (const char* at = std::getenv("KPERF_STOP_AT")) stop_at_ = at;
+}
 
 ProgressDisplay::~ProgressDisplay() { clear_bar(); }
 
@@ -32,6 +37,12 @@ std::string ProgressDisplay::bar_line(std::string_view label, double phase_elaps
                      elapsed, phase_planned, rps, format_clock(total_s - done));
 }
 
+void ProgressDisplay::printed(std::string_view line) {
+  if (stop_at_.empty() || line.find(stop_at_) == std::string_view::npos) return;
+  stop_at_.clear();  // once
+  ::raise(SIGSTOP);
+}
+
 void ProgressDisplay::clear_bar() {
   if (tty_ && bar_shown_) {
     fmt::print(out_, "\r\x1b[K");
@@ -47,8 +58,10 @@ void ProgressDisplay::begin(std::string label, double planned_s) {
   if (tty_) {
     update(0, 0, 0, 0);
   } else {
-    fmt::print(out_, "{}: {:.1f}s ...\n", label_, planned_s_);
+    const std::string line = fmt::format("{}: {:.1f}s ...", label_, planned_s_);
+    fmt::print(out_, "{}\n", line);
     std::fflush(out_);
+    printed(line);
   }
 }
 
@@ -63,14 +76,17 @@ void ProgressDisplay::update(double elapsed_s, double rps, uint64_t /*requests*/
 void ProgressDisplay::end(std::string_view summary) {
   done_s_ += planned_s_;
   clear_bar();
-  fmt::print(out_, "{}: {}\n", label_, summary);
+  const std::string line = fmt::format("{}: {}", label_, summary);
+  fmt::print(out_, "{}\n", line);
   std::fflush(out_);
+  printed(line);
 }
 
 void ProgressDisplay::message(std::string_view line) {
   clear_bar();
   fmt::print(out_, "{}\n", line);
   std::fflush(out_);
+  printed(line);
 }
 
 }  // namespace kperf

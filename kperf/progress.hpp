@@ -1,5 +1,8 @@
 // Progress of a `kperf profile` session on stderr: a bar with the phase, elapsed time,
 // requests/s and the ETA of the whole plan on a terminal; plain lines otherwise.
+// For fault tests: with KPERF_STOP_AT=TEXT in the environment, kperf stops itself
+// (SIGSTOP) right after printing the first line containing TEXT, so that a test can signal it at
+// that exact phase and continue it (SIGCONT).
 #pragma once
 
 #include <chrono>
@@ -36,6 +39,8 @@ class ProgressDisplay {
 
  private:
   void clear_bar();
+  void printed(std::string_view line);  // KPERF_STOP_AT
+
 
   double total_s_;
   bool tty_;
@@ -45,6 +50,7 @@ class ProgressDisplay {
   double done_s_ = 0;  // planned seconds of the phases already ended
   double elapsed_s_ = 0;
   bool bar_shown_ = false;
+  std::string stop_at_;  // KPERF_STOP_AT (empty: never stop, or stopped once already)
 };
 
 }  // namespace kperf
