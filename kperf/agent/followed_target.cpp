@@ -24,10 +24,15 @@ std::string utc_stamp(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-FollowedTarget::FollowedTarget(std::optional<int> pid, std::filesystem::path prefix)
-    : pid_arg_(pid), prefix_(std::move(prefix)) {
+FollowedTarget::FollowedTarget(std::optional<int> pid, std::filesystem::path prefix, std::string container)
+    : pid_arg_(pid), prefix_(std::move(prefix)), container_(std::move(container)) {
+  if (!container_.empty()) {
+    if (pid_arg_) throw std::runtime_error("give --container or --pid, not both");
+    refresh();
+    return;
+  }
   if (pid_arg_.has_value() == !prefix_.empty()) {
-    throw std::runtime_error("give exactly one of --pid PID or --prefix DIR");
+    throw std::runtime_error("give exactly one of --pid PID, --prefix DIR or --container NAME|ID");
   }
   if (pid_arg_) {
     AttachedProcess p(pid_arg_, {}, "");
@@ -44,6 +49,10 @@ FollowedTarget::FollowedTarget(std::optional<int> pid, std::filesystem::path pre
 }
 
 std::string FollowedTarget::spec() const {
+  if (!container_.empty()) {
+    return prefix_.empty() ? fmt::format("--container {}", container_)
+                           : fmt::format("--container {} --prefix {}", container_, prefix_.string());
+  }
   return pid_arg_ ? fmt::format("--pid {}", *pid_arg_) : fmt::format("--prefix {}", prefix_.string());
 }
 
@@ -64,7 +73,7 @@ const TargetStatus& FollowedTarget::refresh() {
                                       spec(), last_master_);
     return status_;
   }
-  AttachedProcess p(std::nullopt, prefix_, "");
+  AttachedProcess p(std::nullopt, prefix_, "", container_);
   try {
     p.start();
   } catch (const std::exception& e) {
@@ -72,14 +81,19 @@ const TargetStatus& FollowedTarget::refresh() {
     return status_;
   }
   const pid_t master = p.master_pid();
+  // A container's init: pid 1 of the master's pid namespace (a new one: the container restarted).
+  const pid_t init = container_.empty() ? 0 : prof::host_pid_in_namespace_of(master, 1).value_or(0);
   if (last_master_ != 0 && master != last_master_) {
     ++status_.restarts;
-    event(fmt::format("restarted: now following nginx master {} (was {}), {}", master, last_master_,
-                      p.description()));
+    const std::string how = last_init_ != 0 && init != 0 && init != last_init_
+                                ? fmt::format("container restarted (init host pid {}, was {})", init, last_init_)
+                                : std::string("restarted");
+    event(fmt::format("{}: now following nginx master {} (was {}), {}", how, master, last_master_, p.description()));
   } else if (last_master_ == 0) {
     event(fmt::format("following nginx master {}: {}", master, p.description()));
   }
   last_master_ = master;
+  last_init_ = init;
   status_.ok = true;
   status_.master = master;
   status_.description = p.description();

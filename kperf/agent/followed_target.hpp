@@ -1,6 +1,9 @@
 // The nginx / Kong master `kperf agent` follows: given by --prefix (its pid file is read
-// again whenever the master is gone, so a restart is followed) or by --pid (a worker pid
-// stands for its master; once that master exits there is nothing to follow). Keeps a short
+// again whenever the master is gone, so a restart is followed), by --container (the
+// container is resolved again whenever the master is gone: a restart of its nginx or of
+// the container itself, a new init process, is followed; with --prefix, a prefix inside
+// it) or by --pid (a worker pid stands for its master; once that master exits there is
+// nothing to follow). Resolution is `kperf attach`'s (AttachedProcess). Keeps a short
 // history of what happened to the target, for /healthz and the profiles' comments.
 #pragma once
 
@@ -26,15 +29,17 @@ struct TargetStatus {
 
 class FollowedTarget {
  public:
-  // Exactly one of `pid` and `prefix`. Throws std::runtime_error (one line) for a --pid
-  // that is not running or a --prefix that is not a directory; a prefix whose nginx is
-  // not running (yet) is fine: it is followed once its pid file names a live master.
-  FollowedTarget(std::optional<int> pid, std::filesystem::path prefix);
+  // Exactly one of `pid`, `prefix` and `container`, or `container` with `prefix` (a
+  // prefix inside the container). Throws std::runtime_error (one line) for a --pid that
+  // is not running or a host --prefix that is not a directory; a prefix or container
+  // whose nginx is not running (yet) is fine: it is followed once there is a live master
+  // (meanwhile status() says why there is none).
+  FollowedTarget(std::optional<int> pid, std::filesystem::path prefix, std::string container = {});
 
   // Looks again (cheap: a pid file and /proc) and returns the status now.
   const TargetStatus& refresh();
   const TargetStatus& status() const { return status_; }
-  // "--prefix DIR" / "--pid N", for messages.
+  // "--prefix DIR" / "--pid N" / "--container NAME [--prefix DIR]", for messages.
   std::string spec() const;
 
  private:
@@ -42,7 +47,9 @@ class FollowedTarget {
 
   std::optional<int> pid_arg_;
   std::filesystem::path prefix_;
+  std::string container_;
   pid_t last_master_ = 0;  // the last master followed (0: none yet)
+  pid_t last_init_ = 0;    // --container: host pid of the container's init when last followed
   TargetStatus status_;
 };
 

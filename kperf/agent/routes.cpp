@@ -29,8 +29,10 @@ Reply index_page(const AgentView& v) {
     events += fmt::format("<li>{}</li>\n", html_escape(*it));
   }
   const std::string state =
-      v.stats.recording ? fmt::format("sampling at {} Hz for {} pending scrape(s)", v.frequency, v.stats.pending)
-                        : "idle (nothing is sampled until a profile is asked for)";
+      !v.stats.recording ? std::string("idle (nothing is sampled until a profile is asked for)")
+      : v.stats.pending > 0
+          ? fmt::format("sampling at {} Hz for {} pending scrape(s)", v.frequency, v.stats.pending)
+          : fmt::format("sampling at {} Hz, kept warm for the next scrape (--keep-warm)", v.frequency);
   Reply r;
   r.content_type = "text/html; charset=utf-8";
   r.body = fmt::format(

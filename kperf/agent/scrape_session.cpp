@@ -32,8 +32,8 @@ struct ScrapeSession::Window {
   std::vector<std::string> notes;  // worker changes seen during the window
 };
 
-ScrapeSession::ScrapeSession(FollowedTarget target, int frequency)
-    : target_(std::move(target)), frequency_(frequency), published_(target_.status()) {
+ScrapeSession::ScrapeSession(FollowedTarget target, int frequency, std::chrono::seconds keep_warm)
+    : target_(std::move(target)), frequency_(frequency), keep_warm_(keep_warm), published_(target_.status()) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -152,6 +152,7 @@ void ScrapeSession::record(pid_t master) {
   std::optional<prof::Recorder> rec;
   fg::StackTrie* trie = nullptr;
   std::vector<std::pair<std::shared_ptr<Scrape>, ScrapeResult>> answers;
+  std::optional<Clock::time_point> unused_since;  // no window open or queued since then (keep-warm)
 
   // The profile of window `w`, now.
   const auto profile = [&](Window& w, fg::StackTrie& t) -> ScrapeResult {
@@ -219,7 +220,12 @@ void ScrapeSession::record(pid_t master) {
     {
       std::lock_guard lk(mu_);
       stats_.pending = windows.size() + queue_.size();
-      if (shutdown_ || (windows.empty() && queue_.empty())) stop_recording_ = true;
+      if (!windows.empty() || !queue_.empty()) {
+        unused_since.reset();
+      } else if (!unused_since) {
+        unused_since = Clock::now();
+      }
+      if (shutdown_ || (unused_since && Clock::now() >= *unused_since + keep_warm_)) stop_recording_ = true;
     }
     for (auto& [s, r] : answers) answer(s, std::move(r));
     answers.clear();

@@ -18,6 +18,11 @@
 // sampler runs, after the sampler has loaded (about a second) when the session was idle,
 // which the profile's duration and comments show.
 //
+// Keep-warm: with `keep_warm` > 0 the recording outlives its last window by that long, so
+// a scraper with a steady rhythm (Grafana Alloy: seconds=14 every 15 s) finds the sampler
+// loaded and its windows start at once, instead of paying the sampler's load (about a
+// second, unsampled, on each scrape). 0 (the default): it stops as soon as nobody waits.
+//
 // The target: re-resolved (FollowedTarget) whenever the session is idle and when the
 // recording ends because the master exited. Windows open when the master exits end early
 // with what they have, their comments saying so; scrapes that arrive while no master runs
@@ -62,7 +67,7 @@ struct SessionStats {
 
 class ScrapeSession {
  public:
-  ScrapeSession(FollowedTarget target, int frequency);
+  ScrapeSession(FollowedTarget target, int frequency, std::chrono::seconds keep_warm = std::chrono::seconds(0));
   ~ScrapeSession();  // shutdown()
   ScrapeSession(const ScrapeSession&) = delete;
   ScrapeSession& operator=(const ScrapeSession&) = delete;
@@ -89,6 +94,7 @@ class ScrapeSession {
 
   FollowedTarget target_;  // session thread only
   const int frequency_;
+  const std::chrono::seconds keep_warm_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
