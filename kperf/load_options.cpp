@@ -2,12 +2,14 @@
 #include "kperf/load_options.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 #include <fmt/core.h>
 
+#include "common/text_file.hpp"
 #include "kperf/command.hpp"
 #include "loadgen/duration.hpp"
 
@@ -15,12 +17,11 @@ namespace kperf {
 
 namespace {
 
+// A file named on the command line: a user error when it cannot be read.
 std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(fmt::format("cannot read {} '{}'", what, path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  const auto text = common::read_file(path);
+  if (!text) throw UsageError(fmt::format("cannot read {} '{}': {}", what, path, std::strerror(errno)));
+  return *text;
 }
 
 std::vector<std::string> read_paths(const std::string& file) {

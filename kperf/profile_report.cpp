@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/core.h>
 
@@ -312,13 +310,6 @@ void write_load_charts(OutputDir& out, const std::string& name, const ProfileRes
   lat.push_back({"combined", points(report.combined().latency)});
   out.text("rps.svg", charts::rps_chart({rps}, {fmt::format("Requests/s per run \u2014 {}", name)}));
   out.text("latency.svg", charts::latency_chart(lat, {fmt::format("Latency \u2014 {}", name)}));
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace kperf

@@ -96,7 +96,4 @@ void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& t
 void write_load_charts(OutputDir& out, const std::string& name, const ProfileResult& result,
                        const ProfileReport& report);
 
-// A whole file's text (empty if unreadable).
-std::string read_text(const std::filesystem::path& p);
-
 }  // namespace kperf

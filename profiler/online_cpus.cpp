@@ -2,10 +2,10 @@
 #include "profiler/online_cpus.hpp"
 
 #include <charconv>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
+
+#include "common/text_file.hpp"
 
 namespace kperf::prof {
 
@@ -45,10 +45,7 @@ std::vector<int> parse_cpu_list(std::string_view list) {
 }
 
 std::vector<int> online_cpus() {
-  std::ifstream in("/sys/devices/system/cpu/online");
-  if (!in) throw std::runtime_error("cannot read /sys/devices/system/cpu/online");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_cpu_list(text);
+  return parse_cpu_list(common::read_file_or_throw("/sys/devices/system/cpu/online", "online CPU list"));
 }
 
 }  // namespace kperf::prof

@@ -4,17 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+
+#include "common/text_file.hpp"
 
 namespace kperf::sym {
 
 void Kallsyms::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  load_text(ss.str());
+  if (const auto text = common::read_file(path)) load_text(*text);
 }
 
 void Kallsyms::load_text(std::string_view text) {

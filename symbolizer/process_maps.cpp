@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+
+#include "common/text_file.hpp"
 
 namespace kperf::sym {
 
@@ -58,12 +58,9 @@ std::vector<Mapping> parse_maps(std::string_view text) {
 }
 
 std::optional<std::vector<Mapping>> read_maps(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return parse_maps(ss.str());
+  const auto text = common::read_file("/proc/" + std::to_string(pid) + "/maps");
+  if (!text) return std::nullopt;
+  return parse_maps(*text);
 }
 
 const Mapping* find_mapping(const std::vector<Mapping>& maps, uint64_t addr) {

@@ -18,6 +18,7 @@
 
 #include <fmt/core.h>
 
+#include "common/text_file.hpp"
 #include "common/ports.hpp"
 #include "common/run_dir.hpp"
 #include "kperf/gateway/lab_http.hpp"
@@ -32,14 +33,6 @@ namespace {
 constexpr const char* kInstallHint = "install nginx libnginx-mod-http-lua lua-cjson: scripts/setup";
 constexpr const char* kUpstreamHostIp = "127.0.0.1";
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_file(const fs::path& p, const std::string& text) {
   fs::path tmp = p;
   tmp += ".tmp";
@@ -50,13 +43,6 @@ void write_file(const fs::path& p, const std::string& text) {
     if (!out) throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
   }
   fs::rename(tmp, p);
-}
-
-std::string read_file_if(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  if (in) ss << in.rdbuf();
-  return ss.str();
 }
 
 std::string file_tail_from(const fs::path& p, std::uintmax_t offset) {
@@ -174,7 +160,7 @@ std::string Lab::target_url() const {
 }
 
 void Lab::render(const std::string& template_name, const fs::path& out, int workers) const {
-  std::string text = read_file(lab_dir_ / "nginx" / template_name);
+  std::string text = common::read_file_or_throw(lab_dir_ / "nginx" / template_name, "lab template");
   fs::path lua = lab_dir_ / "lua";
   const std::map<std::string, std::string> vars = {
       {"PREFIX", run_dir_.string()},
@@ -224,8 +210,8 @@ void Lab::wait_ready(NginxProcess& proc, const char* what, int port, const char*
   for (;;) {
     if (!proc.running()) {
       // the error log says why; nginx's own stdout/stderr if it died before opening it
-      std::string why = complaint(read_file_if(log));
-      if (why.empty()) why = complaint(read_file_if(run_dir_ / "logs" / (std::string(what) + ".out")));
+      std::string why = complaint(common::read_file_or_empty(log));
+      if (why.empty()) why = complaint(common::read_file_or_empty(run_dir_ / "logs" / (std::string(what) + ".out")));
       throw std::runtime_error(fmt::format("lab: {} nginx {}: {}", what, proc.exit_description(), why));
     }
     try {

@@ -1,22 +1,11 @@
 // The lab gateway (or its upstream alone) as a Gateway.
 #include "kperf/gateway/lab_gateway.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "common/text_file.hpp"
+
 namespace kperf {
-
-namespace {
-
-std::string read_whole(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 LabGateway::LabGateway(Workload workload, LabOptions options)
     : workload_(std::move(workload)), options_(std::move(options)) {}
@@ -41,7 +30,7 @@ pid_t LabGateway::master_pid() const {
 std::string LabGateway::proxy_url() const { return options_.with_gateway ? lab().gateway_url() : lab().upstream_url(); }
 
 std::optional<std::string> LabGateway::error_log() const {
-  return read_whole(options_.with_gateway ? lab().error_log() : lab().upstream_error_log());
+  return common::read_file_or_empty(options_.with_gateway ? lab().error_log() : lab().upstream_error_log());
 }
 
 std::vector<std::string> LabGateway::error_log_problems() const { return lab().error_log_problems(); }

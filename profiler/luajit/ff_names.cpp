@@ -4,8 +4,8 @@
 #include "profiler/luajit/ff_names.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "common/text_file.hpp"
 
 namespace kperf::prof::lj {
 namespace {
@@ -144,10 +144,7 @@ std::optional<std::vector<std::string>> ffnames_installed_with(const std::string
     }
     if (found.size() > 1) return std::nullopt;  // which one is this build's?
     if (found.size() == 1) {
-      std::ifstream in(found[0]);
-      std::stringstream text;
-      text << in.rdbuf();
-      return ffnames_from_vmdef(text.str());
+      return ffnames_from_vmdef(common::read_file_or_empty(found[0]));
     }
     if (dir == dir.root_path()) break;
   }
