@@ -29,7 +29,12 @@ TEST(Session, NamesOwnFunctionsAndLibcThroughBias) {
   auto fn = reinterpret_cast<uint64_t>(&kperf_session_probe);
   EXPECT_EQ(s.native_frame(getpid(), fn, false), "kperf_session_probe");
   EXPECT_EQ(s.native_frame(getpid(), fn + 1, true), "kperf_session_probe");
-  auto q = reinterpret_cast<uint64_t>(dlsym(RTLD_DEFAULT, "qsort"));
+  // libc's own qsort: under ASan, RTLD_DEFAULT finds the sanitizer's interceptor (a
+  // `qsort` in the test executable) first.
+  void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(libc, nullptr) << dlerror();
+  auto q = reinterpret_cast<uint64_t>(dlsym(libc, "qsort"));
+  dlclose(libc);
   ASSERT_NE(q, 0u);
   EXPECT_EQ(s.native_frame(getpid(), q, false), "qsort");
   auto mm = s.find_module(getpid(), q);
