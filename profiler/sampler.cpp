@@ -19,6 +19,7 @@
 
 #include <fmt/core.h>
 
+#include "common/unique_fd.hpp"
 #include "profiler/bpf/sample.h"
 #include "profiler/bpf_support.hpp"
 #include "profiler/online_cpus.hpp"
@@ -50,16 +51,6 @@ std::string take_libbpf_warning() {
   w.swap(g_last_libbpf_warning);
   return w;
 }
-
-struct FdCloser {
-  int fd = -1;
-  explicit FdCloser(int f) : fd(f) {}
-  FdCloser(FdCloser&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  FdCloser& operator=(FdCloser&&) = delete;
-  ~FdCloser() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 size_t round_up_pow2(size_t v) {
   size_t p = 4096;
@@ -95,7 +86,7 @@ struct Sampler::Impl {
   Handler handler;
   kperf_sampler* skel = nullptr;
   ring_buffer* ring = nullptr;
-  std::vector<FdCloser> events;
+  std::vector<common::UniqueFd> events;  // the perf events, one per CPU
   std::vector<bpf_link*> links;
   int handled = 0;
 

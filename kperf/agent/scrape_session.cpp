@@ -10,7 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "kperf/agent/trie_window.hpp"
-#include "kperf/pprof_export.hpp"
+#include "kperf/report/pprof_export.hpp"
 #include "profiler/recorder.hpp"
 
 namespace kperf::agent {

@@ -8,7 +8,7 @@
 #include <fmt/core.h>
 
 #include "common/proc_stat.hpp"
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 #include "profiler/targets.hpp"
 
 namespace kperf {

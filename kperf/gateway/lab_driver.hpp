@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "kperf/gateway/lab_nginx.hpp"
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 
 namespace kperf {
 

@@ -15,15 +15,10 @@
 
 #include <fmt/core.h>
 
+#include "common/unique_fd.hpp"
+
 namespace kperf {
 namespace {
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 using Clock = std::chrono::steady_clock;
 
@@ -87,19 +82,18 @@ size_t HttpResponse::header_count(std::string_view name) const {
 HttpResponse http_request(int port, std::string_view method, std::string_view target,
                           const HttpHeaders& headers, std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
-  Fd s;
-  s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s.fd < 0) fail(port, fmt::format("socket: {}", std::strerror(errno)));
+  const common::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s) fail(port, fmt::format("socket: {}", std::strerror(errno)));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
     if (errno != EINPROGRESS) fail(port, fmt::format("connect: {}", std::strerror(errno)));
-    wait_for(port, s.fd, POLLOUT, deadline);
+    wait_for(port, s.get(), POLLOUT, deadline);
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) fail(port, fmt::format("connect: {}", std::strerror(err)));
   }
   std::string req = fmt::format("{} {} HTTP/1.1\r\n", method, target);
@@ -112,11 +106,11 @@ HttpResponse http_request(int port, std::string_view method, std::string_view ta
   req += "Connection: close\r\n\r\n";
   size_t sent = 0;
   while (sent < req.size()) {
-    ssize_t n = ::send(s.fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(s.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      wait_for(port, s.fd, POLLOUT, deadline);
+      wait_for(port, s.get(), POLLOUT, deadline);
     } else {
       fail(port, fmt::format("send: {}", std::strerror(errno)));
     }
@@ -124,14 +118,14 @@ HttpResponse http_request(int port, std::string_view method, std::string_view ta
   std::string raw;
   char buf[16384];
   for (;;) {
-    ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+    ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
     if (n > 0) {
       raw.append(buf, static_cast<size_t>(n));
       if (raw.size() > (64u << 20)) fail(port, "response larger than 64 MiB");
     } else if (n == 0) {
       break;
     } else if (errno == EAGAIN || errno == EINTR) {
-      wait_for(port, s.fd, POLLIN, deadline);
+      wait_for(port, s.get(), POLLIN, deadline);
     } else if (errno == ECONNRESET && !raw.empty()) {
       break;
     } else {

@@ -9,15 +9,11 @@
 #include <cstring>
 #include <set>
 
+#include "common/unique_fd.hpp"
+
 namespace kperf::prof::lj {
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 struct ElfHandle {
   Elf* elf = nullptr;
   ~ElfHandle() {
@@ -171,9 +167,9 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> find_vm_fde(const unsigne
 std::optional<ElfProbe> probe_elf(const std::string& path, const std::vector<std::string>& wanted_symbols,
                                   bool want_vm_code) {
   elf_version(EV_CURRENT);
-  Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (fd.fd < 0) return std::nullopt;
-  ElfHandle h{elf_begin(fd.fd, ELF_C_READ_MMAP, nullptr)};
+  const common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  ElfHandle h{elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr)};
   if (!h.elf || elf_kind(h.elf) != ELF_K_ELF || gelf_getclass(h.elf) != ELFCLASS64) return std::nullopt;
   ElfProbe out;
 
@@ -238,7 +234,7 @@ std::optional<ElfProbe> probe_elf(const std::string& path, const std::vector<std
         hi > ph.p_vaddr + ph.p_filesz || hi - lo > kMaxVmCode)
       continue;
     out.vm_bytes.resize(hi - lo);
-    const auto got = ::pread(fd.fd, out.vm_bytes.data(), out.vm_bytes.size(),
+    const auto got = ::pread(fd.get(), out.vm_bytes.data(), out.vm_bytes.size(),
                              static_cast<off_t>(ph.p_offset + (lo - ph.p_vaddr)));
     if (got != static_cast<ssize_t>(out.vm_bytes.size())) out.vm_bytes.clear();
     break;

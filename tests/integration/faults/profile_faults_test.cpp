@@ -43,8 +43,8 @@ std::string phase_name(Phase p) {
   return "?";
 }
 
-// The progress line kperf stops at for each phase (see kperf/progress.*, profile_run.cpp,
-// cmd_profile.cpp, profile_outputs.cpp).
+// The progress line kperf stops at for each phase (see kperf/run/progress.*, run/profile_run.cpp,
+// cli/cmd_profile.cpp, run/profile_outputs.cpp).
 std::string stop_text(Phase p) {
   switch (p) {
     case Phase::Starting: return "lab gateway starting...";

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/kong_testbed.hpp"
 #include "tests/support/process.hpp"

@@ -12,7 +12,7 @@
 
 #include "kperf/gateway/lab_driver.hpp"
 #include "kperf/gateway/lab_http.hpp"
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kperf/progress.hpp"
+#include "kperf/run/progress.hpp"
 
 namespace {
 

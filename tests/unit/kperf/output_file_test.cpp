@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "kperf/output_file.hpp"
+#include "kperf/cli/output_file.hpp"
 
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 
 namespace {
 

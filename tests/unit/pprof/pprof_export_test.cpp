@@ -8,8 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "kperf/pprof_export.hpp"
-#include "kperf/profile_run.hpp"
+#include "flamegraph/stack_ops.hpp"
+#include "kperf/report/pprof_export.hpp"
+#include "kperf/run/profile_run.hpp"
 #include "tests/support/pprof_reader.hpp"
 
 namespace fg = kperf::fg;
@@ -81,9 +82,9 @@ TEST(PprofExport, MergeKeepsCountsAndOriginsAcrossRuns) {
   o1[run1.frames().find("work")] = fg::FrameOrigin{0x1000, "/bin/x", "bid", 0x1000, 0x2000, 0, false};
   o2[run2.frames().find("main")] = fg::FrameOrigin{0x1800, "/bin/x", "bid", 0x1000, 0x2000, 0, false};
   kperf::PprofStacks stacks;
-  kperf::merge_stacks(run1, combined);
+  kperf::fg::merge_stacks(run1, combined);
   kperf::merge_pprof_stacks(run1, std::vector<kperf::prof::ThreadSamples>{{a, 1, 1, 2}}, o1, combined, stacks);
-  kperf::merge_stacks(run2, combined);
+  kperf::fg::merge_stacks(run2, combined);
   kperf::merge_pprof_stacks(run2, std::vector<kperf::prof::ThreadSamples>{{b, 2, 2, 3}}, o2, combined, stacks);
 
   ASSERT_EQ(stacks.threads.size(), 2u);

@@ -1,6 +1,6 @@
 // Unit tests of the SVG charts (kperf/charts): validity (xmllint), bar geometry read
 // back from the SVG, escaping, nice axes, edge cases, determinism.
-#include "kperf/charts.hpp"
+#include "kperf/report/charts.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 
 namespace kperf {
 namespace {

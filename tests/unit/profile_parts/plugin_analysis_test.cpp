@@ -1,5 +1,5 @@
 // Unit tests of the plugin / phase attribution of folded stacks (kperf/plugin_analysis).
-#include "kperf/plugin_analysis.hpp"
+#include "kperf/report/plugin_analysis.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "flamegraph/folded.hpp"
-#include "kperf/profile_compare.hpp"
+#include "kperf/report/profile_compare.hpp"
 
 namespace kperf {
 namespace {

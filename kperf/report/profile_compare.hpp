@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "flamegraph/trie.hpp"
-#include "kperf/profile_report.hpp"
-#include "kperf/profile_run.hpp"
+#include "kperf/report/profile_report.hpp"
+#include "kperf/run/profile_run.hpp"
 
 namespace kperf {
 

@@ -1,5 +1,5 @@
 // OutputFile: temp file + rename, so failed commands never leave half-written output.
-#include "kperf/output_file.hpp"
+#include "kperf/cli/output_file.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // Recorder / profile run -> labelled pprof samples -> fg::encode_pprof_gz.
-#include "kperf/pprof_export.hpp"
+#include "kperf/report/pprof_export.hpp"
 
 #include <cmath>
 #include <string_view>
@@ -7,7 +7,7 @@
 
 #include <fmt/core.h>
 
-#include "kperf/plugin_analysis.hpp"
+#include "kperf/report/plugin_analysis.hpp"
 
 namespace kperf {
 

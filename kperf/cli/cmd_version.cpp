@@ -1,7 +1,7 @@
 // `kperf version`: the version and what it was built with.
 #include <fmt/core.h>
 
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 
 namespace kperf {
 

@@ -8,9 +8,9 @@
 
 #include <fmt/core.h>
 
-#include "kperf/command.hpp"
-#include "kperf/load_options.hpp"
-#include "kperf/output_file.hpp"
+#include "kperf/cli/command.hpp"
+#include "kperf/cli/load_options.hpp"
+#include "kperf/cli/output_file.hpp"
 #include "loadgen/load.hpp"
 #include "loadgen/report.hpp"
 

@@ -1,5 +1,5 @@
 // summary.txt, summary.json and report.md of a `kperf profile` session.
-#include "kperf/profile_report.hpp"
+#include "kperf/report/profile_report.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -8,8 +8,8 @@
 #include <fmt/core.h>
 
 #include "flamegraph/render.hpp"
-#include "kperf/charts.hpp"
-#include "kperf/command.hpp"
+#include "kperf/report/charts.hpp"
+#include "kperf/cli/command.hpp"
 
 #include "loadgen/duration.hpp"
 

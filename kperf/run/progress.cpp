@@ -1,5 +1,5 @@
 // Progress of a `kperf profile` session: terminal bar with ETA, or plain lines.
-#include "kperf/progress.hpp"
+#include "kperf/run/progress.hpp"
 
 #include <signal.h>
 

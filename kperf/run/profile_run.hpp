@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "flamegraph/trie.hpp"
-#include "kperf/pprof_export.hpp"
-#include "kperf/progress.hpp"
-#include "kperf/workload.hpp"
+#include "kperf/report/pprof_export.hpp"
+#include "kperf/run/progress.hpp"
+#include "kperf/run/workload.hpp"
 #include "loadgen/load.hpp"
 #include "profiler/recorder.hpp"
 
@@ -99,8 +99,5 @@ class SignalWatcher {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
-
-// Adds every stack of `from` (with its count) to `to`.
-void merge_stacks(const fg::StackTrie& from, fg::StackTrie& to);
 
 }  // namespace kperf

@@ -1,6 +1,6 @@
 // Loads and validates workload files (load: section + Kong declarative kong: section)
 // and converts the declarative part to the JSON the lab's Lua gateway loads.
-#include "kperf/workload.hpp"
+#include "kperf/run/workload.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -639,8 +639,8 @@ fs::path lab_dir() {
       if (d == d.root_path()) break;
     }
   }
-  // the source tree this file was compiled from: kperf/workload.cpp → repo root
-  fs::path src = fs::path(__FILE__).parent_path().parent_path() / "scripts" / "lab";
+  // the source tree this file was compiled from: kperf/run/workload.cpp → repo root
+  fs::path src = fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" / "lab";
   if (ok(src)) return src;
   throw std::runtime_error(
       "cannot find the lab gateway (scripts/lab): set KPERF_LAB_DIR to the source tree's scripts/lab");

@@ -6,18 +6,11 @@
 #include "flamegraph/diff.hpp"
 #include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
-#include "kperf/command.hpp"
-#include "kperf/output_file.hpp"
+#include "kperf/cli/command.hpp"
+#include "kperf/cli/output_file.hpp"
+#include "kperf/cli/render_flags.hpp"
 
 namespace kperf {
-
-// Defined in cmd_flamegraph.cpp (shared between the two commands).
-void add_render_flags(CLI::App* cmd, fg::RenderOptions& o, fg::RenderFlags& f, bool differential);
-fg::FoldedReader::Stats read_folded_files(const std::vector<std::string>& files,
-                                          fg::StackTrie& trie, const fg::FoldedOptions& opts);
-void check_folded_stats(const fg::FoldedReader::Stats& st, std::string_view what);
-void write_rendered(const fg::StackTrie& trie, fg::RenderOptions& opts, const fg::RenderFlags& flags,
-                    const std::string& output);
 
 void register_diff(CLI::App& app) {
   struct State {

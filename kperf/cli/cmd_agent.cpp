@@ -19,7 +19,7 @@
 #include "kperf/agent/profile_query.hpp"
 #include "kperf/agent/routes.hpp"
 #include "kperf/agent/scrape_session.hpp"
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 #include "profiler/bpf_support.hpp"
 
 namespace kperf {

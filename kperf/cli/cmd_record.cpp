@@ -13,9 +13,9 @@
 
 #include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
-#include "kperf/command.hpp"
-#include "kperf/output_file.hpp"
-#include "kperf/pprof_export.hpp"
+#include "kperf/cli/command.hpp"
+#include "kperf/cli/output_file.hpp"
+#include "kperf/report/pprof_export.hpp"
 #include "loadgen/duration.hpp"
 #include "profiler/recorder.hpp"
 #include "profiler/targets.hpp"

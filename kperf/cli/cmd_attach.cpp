@@ -14,13 +14,13 @@
 
 #include <fmt/core.h>
 
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 #include "kperf/gateway/attached.hpp"
-#include "kperf/load_options.hpp"
-#include "kperf/profile_outputs.hpp"
-#include "kperf/profile_report.hpp"
-#include "kperf/profile_run.hpp"
-#include "kperf/progress.hpp"
+#include "kperf/cli/load_options.hpp"
+#include "kperf/run/profile_outputs.hpp"
+#include "kperf/report/profile_report.hpp"
+#include "kperf/run/profile_run.hpp"
+#include "kperf/run/progress.hpp"
 #include "loadgen/duration.hpp"
 #include "loadgen/report.hpp"
 #include "profiler/bpf_support.hpp"

@@ -10,8 +10,8 @@
 #include <fmt/core.h>
 
 #include "flamegraph/collapse_perf.hpp"
-#include "kperf/command.hpp"
-#include "kperf/output_file.hpp"
+#include "kperf/cli/command.hpp"
+#include "kperf/cli/output_file.hpp"
 
 namespace kperf {
 

@@ -8,9 +8,9 @@
 #include <filesystem>
 
 #include "kperf/gateway/gateway.hpp"
-#include "kperf/profile_report.hpp"
-#include "kperf/profile_run.hpp"
-#include "kperf/progress.hpp"
+#include "kperf/report/profile_report.hpp"
+#include "kperf/run/profile_run.hpp"
+#include "kperf/run/progress.hpp"
 
 namespace kperf {
 

@@ -1,23 +1,22 @@
-// `kperf flamegraph`: folded stacks (files or stdin) -> interactive flame graph SVG,
-// flamegraph.pl compatible, or a speedscope JSON file. Also defines the shared pieces
-// `kperf diff` uses (render flags, reading folded files).
-#include <cerrno>
-#include <cstring>
+// The pieces `kperf flamegraph` and `kperf diff` share: the rendering flags, reading
+// folded files, the invalid-line warning, and the atomic write with --cp's palette file.
+#include "kperf/cli/render_flags.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
 #include <fmt/core.h>
 
-#include "flamegraph/folded.hpp"
-#include "flamegraph/render.hpp"
-#include "kperf/command.hpp"
-#include "kperf/output_file.hpp"
+#include "common/unique_fd.hpp"
+#include "kperf/cli/output_file.hpp"
 
 namespace kperf {
 
-// Flags shared with `kperf diff` (declared there too). `differential`: leave out the
-// flags that only matter for palette colors.
 void add_render_flags(CLI::App* cmd, fg::RenderOptions& o, fg::RenderFlags& f, bool differential) {
   auto& s = o.svg;
   cmd->add_option("--title", s.title, "Title text (default: Flame Graph, Icicle Graph or Flame Chart)");
@@ -76,17 +75,13 @@ fg::FoldedReader::Stats read_folded_files(const std::vector<std::string>& files,
       reader.read_fd(STDIN_FILENO, "<stdin>");
       continue;
     }
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{fd};
+    const common::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw std::runtime_error(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
       throw std::runtime_error(fmt::format("{} is a directory, not a folded stacks file", file));
     }
-    reader.read_fd(fd, file);
+    reader.read_fd(fd.get(), file);
   }
   return reader.stats();
 }
@@ -115,40 +110,6 @@ void write_rendered(const fg::StackTrie& trie, fg::RenderOptions& opts, const fg
   fg::render(trie, opts, out.stream());
   out.commit();
   if (save) fg::save_palette_file(flags, map);
-}
-
-void register_flamegraph(CLI::App& app) {
-  struct State {
-    fg::RenderOptions opts;
-    fg::RenderFlags flags;
-    std::vector<std::string> files;
-    std::string output = "-";
-    bool reverse = false;
-  };
-  auto st = std::make_shared<State>();
-  auto* cmd = app.add_subcommand(
-      "flamegraph",
-      "Draw an interactive flame graph (SVG) from folded stacks, like flamegraph.pl.\n"
-      "Input lines: \"frame;frame;frame COUNT\" (COUNT integer or decimal; a second count "
-      "column makes a differential graph: \"... BEFORE AFTER\"). Reads FILEs, or stdin.\n"
-      "The default palette is hot (as flamegraph.pl); use --colors lua for Lua gateways.");
-  cmd->add_option("files", st->files, "Folded stack files (\"-\" or none: stdin)");
-  cmd->add_option("-o,--output", st->output, "Output file (\"-\": stdout); written only on success")
-      ->capture_default_str();
-  add_render_flags(cmd, st->opts, st->flags, false);
-  cmd->add_flag("--reverse", st->reverse, "Reverse every stack (leaf first), merging from the leaves");
-  cmd->callback([st] {
-    fg::apply_flags(st->flags, st->opts);
-    if (st->files.empty()) st->files.push_back("-");
-    fg::StackTrie trie(st->opts.svg.flamechart);
-    fg::FoldedOptions fo;
-    fo.reverse = st->reverse;
-    const auto stats = read_folded_files(st->files, trie, fo);
-    check_folded_stats(stats, st->files.size() == 1 && st->files[0] == "-" ? "<stdin>"
-                              : st->files.size() == 1                     ? st->files[0]
-                                                                          : "the input");
-    write_rendered(trie, st->opts, st->flags, st->output);
-  });
 }
 
 }  // namespace kperf

@@ -1,11 +1,11 @@
 // One writer for the outputs of `kperf profile` and `kperf attach`.
-#include "kperf/profile_outputs.hpp"
+#include "kperf/run/profile_outputs.hpp"
 
 #include <fmt/core.h>
 
 #include "flamegraph/folded.hpp"
-#include "kperf/plugin_analysis.hpp"
-#include "kperf/pprof_export.hpp"
+#include "kperf/report/plugin_analysis.hpp"
+#include "kperf/report/pprof_export.hpp"
 
 namespace kperf {
 

@@ -1,6 +1,6 @@
 // Comparison of `kperf profile` subjects: folder labels, the table of figures with the
 // change against the first subject (text, JSON, Markdown) and the differential tries.
-#include "kperf/profile_compare.hpp"
+#include "kperf/report/profile_compare.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <fmt/core.h>
 
 #include "flamegraph/diff.hpp"
-#include "kperf/charts.hpp"
+#include "kperf/report/charts.hpp"
 #include "loadgen/duration.hpp"
 
 namespace kperf {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 #include "symbolizer/module_cache.hpp"
 #include "symbolizer/session.hpp"
 

@@ -1,6 +1,6 @@
 // Plugin / phase attribution of folded stacks and the table's text, Markdown and JSON
 // renderings; see plugin_analysis.hpp for the rules.
-#include "kperf/plugin_analysis.hpp"
+#include "kperf/report/plugin_analysis.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -9,6 +9,7 @@
 
 #include "flamegraph/folded.hpp"
 #include "flamegraph/frame_kind.hpp"
+#include "flamegraph/stack_ops.hpp"
 
 namespace kperf {
 
@@ -282,35 +283,16 @@ nlohmann::json PluginTable::to_json() const {
   return j;
 }
 
-namespace {
-
-// Calls fn(frames, node) for every stack of the trie that has samples of its own.
-template <class Fn>
-void for_each_stack(const fg::StackTrie& trie, Fn fn) {
-  std::vector<fg::FrameId> ids;
-  std::vector<std::string_view> frames;
-  for (fg::NodeId id = 1; id < trie.size(); ++id) {
-    const auto& n = trie.node(id);
-    if (!n.terminal) continue;
-    trie.path(id, ids);
-    frames.clear();
-    for (auto f : ids) frames.push_back(trie.frames().name(f));
-    fn(frames, n);
-  }
-}
-
-}  // namespace
-
 PluginTable analyze_plugins(const fg::StackTrie& trie) {
   PluginAnalyzer an;
-  for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) { an.add(frames, n.self); });
+  fg::for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) { an.add(frames, n.self); });
   return an.table();
 }
 
 fg::StackTrie focus(const fg::StackTrie& trie, std::string_view plugin) {
   fg::StackTrie out;
   out.set_differential(trie.differential());
-  for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) {
+  fg::for_each_stack(trie, [&](const std::vector<std::string_view>& frames, const auto& n) {
     if (!frames_have_plugin(frames, plugin)) return;
     fg::NodeId node = fg::StackTrie::kRoot;
     for (auto f : frames) node = out.child(node, out.frames().intern(f));

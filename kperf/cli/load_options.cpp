@@ -1,5 +1,5 @@
 // `kperf load` / `kperf attach` load flags: registration and mapping into LoadConfig.
-#include "kperf/load_options.hpp"
+#include "kperf/cli/load_options.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +10,7 @@
 #include <fmt/core.h>
 
 #include "common/text_file.hpp"
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 #include "loadgen/duration.hpp"
 
 namespace kperf {

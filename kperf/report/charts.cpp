@@ -1,6 +1,6 @@
 // SVG chart rendering: axes with nice ticks, bars, mean lines and whiskers as plain SVG
 // elements with <title> tooltips; coordinates printed with two decimals.
-#include "kperf/charts.hpp"
+#include "kperf/report/charts.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // `kperf profile` run plan and execution: warmup, then per run sampling + load in step.
-#include "kperf/profile_run.hpp"
+#include "kperf/run/profile_run.hpp"
 
 #include <pthread.h>
 #include <time.h>
@@ -11,7 +11,8 @@
 
 #include <fmt/core.h>
 
-#include "kperf/command.hpp"
+#include "flamegraph/stack_ops.hpp"
+#include "kperf/cli/command.hpp"
 
 namespace kperf {
 
@@ -76,28 +77,6 @@ RunPlan make_plan(const Workload& workload, const PlanOverrides& o) {
     throw UsageError(fmt::format("workload '{}': {}", workload.name(), e.what()));
   }
   return plan;
-}
-
-void merge_stacks(const fg::StackTrie& from, fg::StackTrie& to) {
-  std::vector<fg::FrameId> path;
-  std::vector<fg::FrameId> mapped;
-  std::vector<fg::FrameId> ids(from.frames().size(), fg::FrameTable::kNone);
-  for (fg::NodeId n = 0; n < from.size(); ++n) {
-    const auto& node = from.node(n);
-    if (!node.terminal || n == fg::StackTrie::kRoot) continue;
-    path.clear();
-    from.path(n, path);
-    mapped.clear();
-    for (fg::FrameId f : path) {
-      if (ids[f] == fg::FrameTable::kNone) ids[f] = to.frames().intern(from.frames().name(f));
-      mapped.push_back(ids[f]);
-    }
-    if (node.has_base) {
-      to.add_diff(mapped, node.base, node.self);
-    } else {
-      to.add(mapped, node.self);
-    }
-  }
 }
 
 namespace {
@@ -225,8 +204,8 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     run.record = summary;
     // The recorder is stopped when the load ends: "interrupted" only if a signal cut it.
     if (run.record.end_reason == "interrupted" && !run.interrupted) run.record.end_reason = "duration";
-    merge_stacks(recorder->trie(), run.stacks);
-    merge_stacks(run.stacks, out.combined);
+    fg::merge_stacks(recorder->trie(), run.stacks);
+    fg::merge_stacks(run.stacks, out.combined);
     merge_pprof_stacks(recorder->trie(), recorder->thread_samples(), recorder->frame_origins(), out.combined,
                        out.pprof);
     recorder.reset();

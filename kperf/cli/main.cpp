@@ -9,7 +9,7 @@
 
 #include <fmt/core.h>
 
-#include "kperf/command.hpp"
+#include "kperf/cli/command.hpp"
 
 namespace {
 

@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kperf/output_file.hpp"
-#include "kperf/plugin_analysis.hpp"
-#include "kperf/profile_run.hpp"
+#include "kperf/cli/output_file.hpp"
+#include "kperf/report/plugin_analysis.hpp"
+#include "kperf/run/profile_run.hpp"
 #include "loadgen/report.hpp"
 #include "profiler/recorder.hpp"
 
