@@ -192,7 +192,7 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   // (pc << 8 | base slot). Lines: each frame's PC is the return PC of the frame above, the
   // innermost's the snapshot's. Anything that does not check out (a function that is not
   // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
-  // inlined chain there; without a usable snapshot, base's line is where the trace starts.
+  // inlined chain there; without a usable snapshot, base's line stays its first line.
   std::vector<LuaFrame> inlined;
   if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return inlined;
   const VmOffsets& o = layout_.off;
@@ -250,11 +250,9 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
       }
     }
   }
-  auto startpt = mem_.ref(*T + o.tr_startpt, o.ref_size);
-  auto startpc = mem_.ref(*T + o.tr_startpc, o.ref_size);
-  if (!startpt || !startpc || *startpt != pt->addr) return inlined;
-  std::int64_t pos = pt->pos_of_pc(*startpc + 4);
-  if (pos >= 0) base.line = pt->line_at(pos);
+  // No snapshot for rip: base keeps its function's first line. The line the trace starts
+  // at is not where it runs (a side trace starting after a loop runs the loop; hotcount
+  // collisions, which follow ASLR, pick other starts from run to run): a wrong line.
   return inlined;
 }
 

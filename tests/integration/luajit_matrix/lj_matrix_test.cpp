@@ -43,11 +43,14 @@ struct Peer {
   const char* name;  // BUILD/peers/luajit-NAME (scripts/peers/luajit)
   bool gc64;
   bool lua20;  // LuaJIT 2.0: no global_State.cur_L, refused with a message
+  // The executing line inside a trace is known: GC64 snapshots with mcofs (12-byte
+  // SnapShots). Elsewhere a trace frame has its function's first line.
+  bool trace_lines;
 };
 const Peer kPeers[] = {
-    {"20190507", false, false}, {"20190507-gc64", true, false}, {"20201027", true, false},
-    {"20231117", true, false},  {"2.1-2026", true, false},      {"2.1-2026-nogc64", false, false},
-    {"2.0.5", false, true},
+    {"20190507", false, false, false}, {"20190507-gc64", true, false, false}, {"20201027", true, false, false},
+    {"20231117", true, false, true},   {"2.1-2026", true, false, true},       {"2.1-2026-nogc64", false, false, false},
+    {"2.0.5", false, true, false},
 };
 
 void PrintTo(const Peer& p, std::ostream* os) { *os << p.name; }  // ctest names: the build
@@ -410,7 +413,10 @@ Recorded record_lines(const TempDir& dir, const std::vector<std::string>& cmd) {
 }
 
 // --lua-lines: the executing lines — outer at its call of inner (line 9), inner in its
-// loop (line 3) — interpreted, and inside the trace (JIT on).
+// loop (line 3) — interpreted, and inside the trace (JIT on) where the build's snapshots
+// tell it; elsewhere inner's trace frame has its first line (1), never another one (the
+// trace's start line was wrong in some runs: a side trace or another start picked by a
+// hotcount collision).
 TEST_P(LuajitPeer, ExecutingLines) {
   REQUIRE_ROOT();
   REQUIRE_PEERS();
@@ -424,7 +430,9 @@ TEST_P(LuajitPeer, ExecutingLines) {
       continue;
     }
     const double whole = row(GetParam(), jit ? "--lua-lines JIT on" : "--lua-lines JIT off", r, chunk,
-                             [&](const Stack& s) { return hot_chain(s, chunk, 9, 3, jit); });
+                             [&](const Stack& s) {
+                               return hot_chain(s, chunk, 9, jit && !GetParam().trace_lines ? 1 : 3, jit);
+                             });
     EXPECT_GE(whole, 0.6) << top_stacks(r.stacks);
   }
 }
@@ -449,8 +457,7 @@ TEST_P(LuajitPeer, InlinedFrames) {
               has_jit_frame(r.stacks) ? "yes" : "no");
   EXPECT_EQ(c.misplaced, 0u) << top_stacks(r.stacks, 10);
   EXPECT_EQ(c.bad_line, 0u) << top_stacks(r.stacks, 10);
-  const std::string name = GetParam().name;
-  if (name == "20231117" || name == "2.1-2026") EXPECT_GE(double(c.chain), 0.3 * all) << top_stacks(r.stacks, 10);
+  if (GetParam().trace_lines) EXPECT_GE(double(c.chain), 0.3 * all) << top_stacks(r.stacks, 10);
   EXPECT_TRUE(has_jit_frame(r.stacks)) << top_stacks(r.stacks, 10);
 }
 
