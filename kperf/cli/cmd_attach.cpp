@@ -114,7 +114,6 @@ int run_attach(const AttachArgs& a) {
     flamegraph = write_session_outputs(out_dir, ctx, result, target, progress).flamegraph;
     // A signal while the outputs were written: they are complete, the status says stopped.
     signal = signals.signal();
-    interrupted = interrupted || signal != 0;
   } catch (...) {
     if (created && fs::is_empty(out_dir, ec)) fs::remove(out_dir, ec);
     throw;

@@ -457,7 +457,7 @@ int run_profile_command(const ProfileArgs& a) {
   // A signal after the runs (while the outputs were written): they are complete, and the
   // exit status still says kperf was stopped by it (128 + signal).
   const int signal = signals.signal();
-  return finish_report(out_dir, flamegraph, interrupted || signal != 0, signal);
+  return finish_report(out_dir, flamegraph, interrupted, signal);
 }
 
 }  // namespace

@@ -257,7 +257,7 @@ std::string ProfileReport::markdown() const {
 
 namespace fs = std::filesystem;
 
-int finish_report(const fs::path& out_dir, const fs::path& flamegraph, bool interrupted, int signal) {
+int finish_report(const fs::path& out_dir, const fs::path& flamegraph, bool partial, int signal) {
   if (!flamegraph.empty()) {
     fmt::print("kperf: flame graph: {}\n", flamegraph.string());
   } else {
@@ -265,8 +265,13 @@ int finish_report(const fs::path& out_dir, const fs::path& flamegraph, bool inte
   }
   fmt::print("kperf: summary: {}\n", (out_dir / "summary.txt").string());
   std::fflush(stdout);
-  if (!interrupted) return 0;
-  fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
+  if (!partial && signal == 0) return 0;
+  if (partial) {
+    fmt::print(stderr, "kperf: interrupted: partial report in {}\n", out_dir.string());
+  } else {
+    fmt::print(stderr, "kperf: stopped by signal {} once the runs were over: complete report in {}\n", signal,
+               out_dir.string());
+  }
   return 128 + (signal != 0 ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM
 }
 

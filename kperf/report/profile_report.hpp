@@ -59,8 +59,10 @@ class ProfileReport {
 };
 
 // The last lines of a profile or attach: where the flame graph (or why there is none) and
-// the summary are; the exit status: 0, or 128 + the signal that interrupted the run.
-int finish_report(const std::filesystem::path& out_dir, const std::filesystem::path& flamegraph, bool interrupted,
+// the summary are; the exit status: 0, or 128 + the signal that stopped kperf. `partial`:
+// a signal cut the runs short; a signal only while the outputs were written (`signal`
+// set, not partial) leaves a complete report, and the last line says so.
+int finish_report(const std::filesystem::path& out_dir, const std::filesystem::path& flamegraph, bool partial,
                   int signal);
 
 // Refuses an output directory that exists and is not empty unless `force`, or is a file.

@@ -149,6 +149,8 @@ TEST_P(AttachSignal, ExitsWithTheSignalAndCompleteOutputs) {
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f << "\n" << k.err();
   }
   EXPECT_EQ(s["interrupted"], !c.writing);
+  EXPECT_NE(k.err().find(c.writing ? "complete report in " : "interrupted: partial report in "), std::string::npos)
+      << k.err();
   ASSERT_EQ(s["runs"].size(), 1u);
   EXPECT_GT(s["runs"][0]["load"]["requests"].get<uint64_t>(), 0u);
   if (!c.writing) EXPECT_LT(s["runs"][0]["load"]["runtime_s"].get<double>(), 20.0);
