@@ -1,7 +1,7 @@
-// libFuzzer target: arbitrary bytes as folded input rendered to whole SVGs (flame graph
-// and flame chart, inverted, Lua palette, differential): the SVG writer, its text
-// escaping and the title/width arithmetic. Must never crash, hang or leak; FoldedError
-// is the only exception allowed for bad input.
+// libFuzzer target: arbitrary bytes as folded input written out: whole SVGs (flame graph
+// and flame chart, inverted, Lua palette, differential: the SVG writer, its text
+// escaping and the title/width arithmetic), speedscope JSON and folded text. Must never
+// crash, hang or leak; FoldedError is the only exception allowed for bad input.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -10,6 +10,7 @@
 #include "flamegraph/diff.hpp"
 #include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
+#include "flamegraph/speedscope.hpp"
 
 namespace {
 
@@ -25,6 +26,9 @@ void render_both(const kperf::fg::StackTrie& trie, bool flamechart) {
   o.minwidth = "0.1";
   kperf::fg::render(trie, o, out);
   if (out.str().find("</svg>") == std::string::npos) __builtin_trap();
+  std::ostringstream other;
+  kperf::fg::write_speedscope(trie, {}, other);
+  kperf::fg::write_folded(trie, other);
 }
 
 }  // namespace
