@@ -39,7 +39,11 @@ std::uint64_t hash_of(std::string_view s) {
 
 }  // namespace
 
-FrameTable::FrameTable() : slots_(kFirstSlots, kNone) {}
+FrameTable::FrameTable() : slots_(kFirstSlots, kNone) {
+  // Room for the frames the first slots hold (small tables grow no more than that).
+  names_.reserve(kFirstSlots / 2);
+  hashes_.reserve(kFirstSlots / 2);
+}
 
 std::string_view FrameTable::store(std::string_view name) {
   if (name.empty()) return {};

@@ -75,6 +75,9 @@ Layout layout_stacks(const StackTrie& trie, const LayoutOptions& opts) {
   Layout out;
   out.differential = trie.differential();
   out.total = trie.total();
+  // Room for a small graph's boxes in one allocation (a big one's grow as they come:
+  // pruning may keep few of its nodes).
+  out.boxes.reserve(std::min<std::size_t>(trie.size() + 1, 1024));
   Flow flow(out, opts.min_samples, trie.differential());
   if (opts.flamechart) {
     if (!trie.records_order()) {

@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as folded input (plain, reversed and differential
-// merged), then the layout of each trie (flame graph and flame chart, several minimum
-// widths). The writers (SVG, speedscope, folded) have their own target (fuzz_render.cpp):
+// merged), then one layout of each: the plain trie as a flame chart with every box, the
+// differential one as a flame graph pruned at 1%. The writers (SVG, speedscope, folded) have their own target (fuzz_render.cpp):
 // writing them per input made this one too slow to reach depth (issue 17: >= 10k exec/s).
 // Must never crash, hang or leak; the only exception allowed is FoldedError for bad input.
 #include <cstddef>
@@ -13,17 +13,16 @@
 
 namespace {
 
-void lay_out_all(const kperf::fg::StackTrie& trie, bool flamechart) {
+// One layout per trie: `min_share` of the total as the minimum width (0: everything).
+void lay_out(const kperf::fg::StackTrie& trie, bool flamechart, double min_share) {
   if (!(trie.total() > 0)) return;
-  for (double min : {0.0, trie.total() / 100}) {  // everything, and pruning
-    kperf::fg::LayoutOptions o;
-    o.min_samples = min;
-    o.flamechart = flamechart && trie.records_order();
-    const auto l = kperf::fg::layout_stacks(trie, o);
-    // The root box spans the total whenever it is not narrower than the minimum.
-    if (l.total >= min && (l.boxes.empty() || l.boxes.front().end - l.boxes.front().start != l.total)) {
-      __builtin_trap();
-    }
+  kperf::fg::LayoutOptions o;
+  o.min_samples = trie.total() * min_share;
+  o.flamechart = flamechart && trie.records_order();
+  const auto l = kperf::fg::layout_stacks(trie, o);
+  // The root box spans the total whenever it is not narrower than the minimum.
+  if (l.total >= o.min_samples && (l.boxes.empty() || l.boxes.front().end - l.boxes.front().start != l.total)) {
+    __builtin_trap();
   }
 }
 
@@ -35,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     kperf::fg::StackTrie plain(true);
     kperf::fg::FoldedReader r(plain);
     r.add_text(text, "fuzz");
-    lay_out_all(plain, true);
+    lay_out(plain, true, 0);  // the flame chart, every box
 
     kperf::fg::StackTrie reversed;
     kperf::fg::FoldedOptions fo;
@@ -46,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     kperf::fg::DiffOptions d;
     d.normalize = true;
     const auto diff = kperf::fg::diff_tries(plain, reversed, d);
-    lay_out_all(diff, false);
+    lay_out(diff, false, 0.01);  // the graph, pruned at 1%
   } catch (const kperf::fg::FoldedError&) {
   }
   return 0;
