@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes as folded input (plain, reversed and differential
 // merged), then one layout of each: the plain trie as a flame chart with every box, the
-// differential one as a flame graph pruned at 1%. The writers (SVG, speedscope, folded) have their own target (fuzz_render.cpp):
-// writing them per input made this one too slow to reach depth (issue 17: >= 10k exec/s).
+// differential one as a flame graph pruned at 1%. The writers (SVG, speedscope, folded)
+// have their own target (fuzz_render.cpp): writing them per input made this one too slow
+// to reach depth (issue 17: >= 10k exec/s).
 // Must never crash, hang or leak; the only exception allowed is FoldedError for bad input.
 #include <cstddef>
 #include <cstdint>
