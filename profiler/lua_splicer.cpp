@@ -23,7 +23,7 @@ namespace kperf::prof {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kMapsReread = std::chrono::milliseconds(1000);
-constexpr auto kUselessReread = std::chrono::milliseconds(20);
+constexpr auto kUselessReread = std::chrono::milliseconds(1);
 // Detection attempts for a process without LuaJIT, 100 ms apart, then twice as long each
 // time (~12 s in all): a shared libluajit is mapped a moment after exec.
 constexpr int kDetectTries = 8;
@@ -66,7 +66,8 @@ struct LuaSplicer::Process {
   // while samples queue, and a 1 s wait made a third of a busy run's samples fail
   // (issue 17). An anonymous mapping not executable when read still counts: the JIT makes
   // its code areas writable while it adds a trace. A re-read that found no mapping at all
-  // blocks the next one for kUselessReread (junk pcs).
+  // blocks the next one for kUselessReread (junk pcs): 1 ms, since a single stale pc (the
+  // old image's, in a sample taken inside execve) used to hide a new trace for 20 ms.
   bool in_anon_code(uint64_t pc, uint64_t sample_ns) {
     const auto find = [&]() -> const lj::Mapping* {
       for (const auto& m : maps) {

@@ -78,6 +78,7 @@ void ElfFile::init(const std::string& name) {
   GElf_Ehdr ehdr;
   if (!gelf_getehdr(elf_, &ehdr)) throw std::runtime_error(fmt::format("{} is not an ELF file (bad header)", name));
   type_ = ehdr.e_type;
+  entry_ = ehdr.e_entry;
   machine_ = ehdr.e_machine;
   has_shstrndx_ = elf_getshdrstrndx(elf_, &shstrndx_) == 0;
 
@@ -120,6 +121,7 @@ ElfFile& ElfFile::operator=(ElfFile&& o) noexcept {
   build_id_ = std::move(o.build_id_);
   loads_ = std::move(o.loads_);
   type_ = o.type_;
+  entry_ = o.entry_;
   machine_ = o.machine_;
   shstrndx_ = o.shstrndx_;
   has_shstrndx_ = o.has_shstrndx_;

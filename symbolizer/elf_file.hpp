@@ -43,6 +43,7 @@ class ElfFile {
   const std::string& build_id() const { return build_id_; }  // lower-case hex or empty
   const std::vector<LoadSegment>& loads() const { return loads_; }
   uint16_t type() const { return type_; }  // ET_EXEC, ET_DYN...
+  uint64_t entry() const { return entry_; }  // e_entry (file vaddr; 0: none)
   bool is_x86_64() const { return machine_ == EM_X86_64; }
 
   // A section by name; nullopt if absent or SHT_NOBITS.
@@ -66,6 +67,7 @@ class ElfFile {
   std::string build_id_;
   std::vector<LoadSegment> loads_;
   uint16_t type_ = 0;
+  uint64_t entry_ = 0;
   uint16_t machine_ = 0;
   size_t shstrndx_ = 0;
   bool has_shstrndx_ = false;

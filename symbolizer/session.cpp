@@ -37,6 +37,7 @@ struct ProcessData {
   std::vector<MapEntry> entries;  // parallel to maps, resolved lazily
   Clock::time_point last_read{};
   Clock::time_point last_useless_reread{};  // a re-read that did not explain a miss
+  uint64_t last_useless_region = 0;         // ... and the 1 MiB region of its address
   bool gone = false;
   std::unique_ptr<PerfMap> perf_map;
   size_t last_hit = 0;
@@ -89,8 +90,11 @@ struct SessionImpl {
   }
 
   // The mapping index for addr, re-reading the maps when no known mapping contains it
-  // (dlopen, reload). A re-read that did not help blocks further ones for 20 ms, so a
-  // stream of junk addresses does not re-read /proc for every sample.
+  // (dlopen, reload, new JIT code). A re-read that did not help blocks further ones for
+  // 20 ms for addresses in its 1 MiB region, so a stream of junk addresses does not
+  // re-read /proc for every sample, and for 1 ms for others: one stale address (the
+  // user pc of a sample taken inside execve is the old image's) must not hide the JIT
+  // code a process maps right after it for 20 ms (~400 samples at 20 kHz).
   const Mapping* mapping(ProcessData& p, uint64_t addr, size_t* index) {
     if (p.last_hit < p.maps.size()) {
       const Mapping& m = p.maps[p.last_hit];
@@ -102,10 +106,16 @@ struct SessionImpl {
     const Mapping* m = find_mapping(p.maps, addr);
     if (!m && !p.gone) {
       auto now = Clock::now();
-      if (p.last_useless_reread == Clock::time_point{} || now - p.last_useless_reread > std::chrono::milliseconds(20)) {
+      const uint64_t region = addr >> 20;
+      const auto since = now - p.last_useless_reread;
+      if (p.last_useless_reread == Clock::time_point{} || since > std::chrono::milliseconds(20) ||
+          (region != p.last_useless_region && since > std::chrono::milliseconds(1))) {
         read(p);
         m = find_mapping(p.maps, addr);
-        if (!m) p.last_useless_reread = now;
+        if (!m) {
+          p.last_useless_reread = now;
+          p.last_useless_region = region;
+        }
       }
     }
     if (!m) return nullptr;
@@ -150,6 +160,7 @@ class ProcessCfi : public CfiSource {
       loc.table = &e.module->cfi();
       loc.bias = e.bias;
     }
+    if (e.module && e.module->elf().entry() != 0) loc.entry = e.module->elf().entry() + e.bias;
     return loc;
   }
 

@@ -126,6 +126,10 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
       }
       (void)ra_ok;
     } else {
+      if (loc.entry != 0 && lookup_pc >= loc.entry && lookup_pc - loc.entry < kEntryRoutineBytes) {
+        res.reached_root = true;  // the entry routine (ld.so's _start has no CFI): outermost
+        return res;
+      }
       if (!loc.mapped && res.pcs.size() > 1) {
         res.error = fmt::format("pc {:#x} is in no known mapping", pc);
         res.stop = UnwindStop::NoMapping;

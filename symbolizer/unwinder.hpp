@@ -16,7 +16,15 @@ struct CfiLocation {
   uint64_t bias = 0;
   bool mapped = false;        // false: the PC is in no known mapping
   bool anonymous = false;     // mapped, but not from a file (JIT code, [vdso] is not)
+  // The module's ELF entry point at run time (0: none). The code there is where the
+  // process (or the dynamic loader) started: a frame in it is the outermost, CFI or not.
+  uint64_t entry = 0;
 };
+
+// How far past an entry point a pc still counts as in the entry routine. The dynamic
+// loader's `_start` has no CFI: `mov %rsp,%rdi; call _dl_start`, then _dl_start_user,
+// which jumps to the program and never returns.
+inline constexpr uint64_t kEntryRoutineBytes = 64;
 
 class CfiSource {
  public:

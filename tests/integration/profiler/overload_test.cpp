@@ -107,11 +107,12 @@ TEST_F(Overload, OverflowingRingUnwindsAsWellAsALowRate) {
     const Figures f = record(lua, {"-F", "20000", "--ring-buffer", "1"});
     ASSERT_GT(f.samples, 1000u) << f.line;
     lost += f.lost;
-    // Every run, not on average (the bug: 33-43% in 2 runs of 5): 5% at most, and no worse
-    // than the low rate plus 5% (quiet: <= 0.05%; a 2-CPU machine at load 17 left bursts
-    // of no_cfi over 2% in some runs, cause still open).
-    EXPECT_LE(f.failure_share(), 0.05) << "run " << i << ": " << f.line;
-    EXPECT_LE(f.failure_share(), low.failure_share() + 0.05) << "run " << i << ": " << f.line;
+    // Every run, not on average (the bug: 33-43% in 2 runs of 5): 1% at most, and no worse
+    // than the low rate plus 1%. Measured at load 8 on 2 CPUs: 0-30 of 19-44k. The bursts
+    // of 1-2% that were left came from the process's start: ld.so's _start (no CFI, now
+    // the root) and the first trace hidden for 20 ms by the execve sample's stale pc.
+    EXPECT_LE(f.failure_share(), 0.01) << "run " << i << ": " << f.line;
+    EXPECT_LE(f.failure_share(), low.failure_share() + 0.01) << "run " << i << ": " << f.line;
   }
   EXPECT_GT(lost, 0u) << "a 1 MiB ring at 20 kHz never overflowed";
 }
@@ -121,7 +122,7 @@ TEST_F(Overload, NewTraceCodeUnwindsWhileTheRingOverflows) {
   for (int i = 0; i < 3; ++i) {
     const Figures f = record(lua, {"-F", "20000", "--ring-buffer", "1"});
     ASSERT_GT(f.samples, 1000u) << f.line;
-    EXPECT_LE(f.failure_share(), 0.05) << "run " << i << ": " << f.line;  // the bug: 82-85%
+    EXPECT_LE(f.failure_share(), 0.01) << "run " << i << ": " << f.line;  // the bug: 82-85%
   }
 }
 

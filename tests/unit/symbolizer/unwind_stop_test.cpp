@@ -18,10 +18,12 @@ constexpr uint64_t kBase = 0x7ffe0000;
 struct Source : CfiSource {
   uint64_t mapped_below = ~0ull;
   bool anonymous = false;
+  uint64_t entry = 0;  // the module's entry point (0: none)
   CfiLocation locate(uint64_t pc) override {
     CfiLocation loc;
     loc.mapped = pc < mapped_below;
     loc.anonymous = loc.mapped && anonymous;
+    loc.entry = loc.mapped ? entry : 0;
     return loc;
   }
 };
@@ -43,6 +45,29 @@ TEST(UnwindStop, NoCfiInAFileBackedMapping) {
   Source src;
   FpStack s(0x401234);
   const auto r = unwind_stack(s.regs, s.copy(), src, UnwindOptions{8, false});
+  EXPECT_FALSE(r.reached_root);
+  EXPECT_EQ(r.stop, UnwindStop::NoCfi) << r.error;
+}
+
+// The dynamic loader's _start has no CFI: `mov %rsp,%rdi; call _dl_start` returns to
+// entry + 8. A caller there is the process's first frame (it was counted no_cfi before:
+// every sample of a starting process at a high rate).
+TEST(UnwindStop, ReturnIntoTheEntryRoutineIsTheRoot) {
+  Source src;
+  src.entry = 0x40122c;  // the frame-pointer step returns to 0x401234 = entry + 8
+  FpStack s(0x401234);
+  const auto r = unwind_stack(s.regs, s.copy(), src, UnwindOptions{8, true});
+  EXPECT_TRUE(r.reached_root) << r.error;
+  EXPECT_EQ(r.stop, UnwindStop::Root);
+  ASSERT_EQ(r.pcs.size(), 2u);
+  EXPECT_EQ(r.pcs[1], 0x401234u);
+}
+
+TEST(UnwindStop, NoCfiPastTheEntryRoutineIsStillNoCfi) {
+  Source src;
+  src.entry = 0x401234 - 1 - kEntryRoutineBytes;  // the return address's call is just past the routine
+  FpStack s(0x401234);
+  const auto r = unwind_stack(s.regs, s.copy(), src, UnwindOptions{8, true});
   EXPECT_FALSE(r.reached_root);
   EXPECT_EQ(r.stop, UnwindStop::NoCfi) << r.error;
 }
