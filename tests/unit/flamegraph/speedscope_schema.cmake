@@ -1,5 +1,8 @@
 # ctest script: kperf flamegraph --format speedscope (plain and differential) validated
 # against speedscope's own file-format-schema.json with node.
+if(NOT EXISTS ${SCHEMA})
+  message(FATAL_ERROR "no speedscope schema at ${SCHEMA}: scripts/setup installs speedscope (npm) there")
+endif()
 file(MAKE_DIRECTORY ${WORK})
 file(WRITE ${WORK}/plain.folded
   "nginx;ngx_http_handler;access /srv/acl.lua:12;match /srv/router.lua:40_[j] 30\n"
