@@ -224,9 +224,9 @@ void add_funcs(const __u64* w, int count, int first, uint64_t max, const lj::VmO
     const auto ffid = static_cast<uint8_t>(word >> 48);
     const uint64_t value = w[first + 2 * i + 1];
     if (fn == 0 || o.fn_ffid != o.fn_gct + 1) continue;
-    mem.add_snapshot(fn + o.fn_gct, {8 /* gct: ~LJ_TFUNC */, ffid});
-    if (ffid == 0) snap(mem, fn + o.fn_pc, value);
-    if (ffid == 1) snap(mem, fn + o.fn_cfunc, value);
+    mem.add_snapshot(fn + o.fn_gct, {KPERF_LJ_GCT_FUNC, ffid});
+    if (ffid == KPERF_LJ_FFID_LUA) snap(mem, fn + o.fn_pc, value);
+    if (ffid == KPERF_LJ_FFID_C) snap(mem, fn + o.fn_cfunc, value);
   }
 }
 
@@ -248,7 +248,7 @@ void add_captured(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory&
     ref(L + o.L_stack, w[KPERF_LUA_W_L_STACK]);
     snap(mem, L + o.L_stacksize, static_cast<uint32_t>(w[KPERF_LUA_W_L_STACKSIZE]));
     snap(mem, L + o.L_cframe, w[KPERF_LUA_W_L_CFRAME]);
-    const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
+    const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & KPERF_LJ_CFRAME_MASK;
     if (cf) ref(cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
   }
   add_funcs(w, KPERF_LUA_W_NFUNCS, KPERF_LUA_W_FUNCS, KPERF_LUA_NFUNCS, o, mem);
@@ -266,7 +266,7 @@ lj::ResumerCapture add_resumer(const SampleView& s, const lj::VmOffsets& o, bool
   c.ngx = flags & KPERF_LUA_RES_NGX;
   c.deeper = flags & KPERF_LUA_RES_DEEPER;
   c.ngx_expected = nginx;
-  const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & ~3ull;
+  const uint64_t cf = w[KPERF_LUA_W_L_CFRAME] & KPERF_LJ_CFRAME_MASK;
   if (cf >= s.user_sp() && cf - s.user_sp() + 2 * lj::kCframeSize <= s.ustack.size()) {
     const auto* at = s.ustack.data() + (cf - s.user_sp());
     mem.add_snapshot(cf, std::vector<unsigned char>(at, at + 2 * lj::kCframeSize));
@@ -387,7 +387,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
     const bool in_trace = (vs && *vs >= 0) || (jit_base && *jit_base != 0);
     const auto L = p->mem.ref(*G + layout->off.G_cur_L, layout->off.ref_size);
     const auto cf = L ? p->mem.u64(*L + layout->off.L_cframe) : std::nullopt;
-    if ((vm_unwind_failed || in_trace) && cf && (*cf & ~3ull)) {
+    if ((vm_unwind_failed || in_trace) && cf && (*cf & KPERF_LJ_CFRAME_MASK)) {
       if (vm_unwind_failed) {
         pcs.clear();
         vm_frame.clear();
@@ -398,7 +398,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
       }
       sym::Registers r2;
       std::copy(s.regs().begin(), s.regs().end(), r2.r);
-      r2.r[KPERF_REG_RSP] = *cf & ~3ull;
+      r2.r[KPERF_REG_RSP] = *cf & KPERF_LJ_CFRAME_MASK;
       // Any PC inside the interpreter: its one FDE says CFA = rsp + 80 throughout.
       r2.r[KPERF_REG_RIP] = layout->vm_lo + (layout->vm_hi - layout->vm_lo) / 2;
       const sym::StackCopy stack{s.user_sp(), s.ustack};

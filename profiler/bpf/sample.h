@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #endif
 
+#include "profiler/bpf/luajit_abi.h"
+
 #define KPERF_COMM_LEN 16
 #define KPERF_MAX_KSTACK 127        /* kernel.perf_event_max_stack default */
 #define KPERF_NREGS 17              /* DWARF x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
@@ -83,7 +85,7 @@ enum kperf_lua_word {
 
 #define KPERF_LUA_NFUNCS 8  /* frames whose function is captured (KPERF_LUA_W_FUNCS) */
 #define KPERF_LUA_RES_NFUNCS 4  /* the resumer's (KPERF_LUA_W_RES_FUNCS) */
-#define KPERF_LUA_FN_ADDR_MASK ((1ull << 47) - 1)
+#define KPERF_LUA_FN_ADDR_MASK KPERF_LJ_GC_MASK /* below the ffid in W_FUNCS' first word */
 #ifdef __cplusplus
 static_assert(KPERF_LUA_W_FUNCS + 2 * KPERF_LUA_NFUNCS <= KPERF_LUA_STATE_WORDS, "room for the captured functions");
 #else

@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+#include "profiler/bpf/luajit_abi.h"
 #include "profiler/bpf/sample.h"
 
 #define PF_KTHREAD 0x00200000
@@ -185,15 +186,11 @@ static __always_inline __u64 read_ref(__u64 addr, __u32 ref_size)
   return v;
 }
 
-/* LuaJIT GC64 facts for the frame walk below (lj_obj.h, lj_frame.h; LUAJIT.md). */
-#define LJ_SLOT 8ull                 /* TValue */
-#define LJ_ITYPE_FUNC 0x1fff7ull     /* a function TValue's top 17 bits */
-#define LJ_GCT_FUNC 8                /* GCfunc.gct (~LJ_TFUNC) */
-#define LJ_FN_HDR 0x08               /* GCfunc: marked, gct, ffid, nupvalues ... */
-#define LJ_FN_READ 0x28              /* bytes read from LJ_FN_HDR: up to GCfuncC.f */
-#define LJ_FRAME_TYPE 3ull           /* link & 3: Lua 0, C 1, continuation 2, vararg 3 */
-#define LJ_FRAME_TYPEP 7ull
-#define LJ_FRAME_VARG 3ull
+/* Bytes read from a GCfunc: from its header word (the one holding gct and ffid) up to
+ * GCfuncC.f, in both reference widths. */
+#define LJ_FN_READ 0x28
+_Static_assert(KPERF_LJ_FN_CFUNC_GC64 - (KPERF_LJ_FN_GCT_GC64 & ~7) + 8 <= LJ_FN_READ, "GC64 GCfunc read");
+_Static_assert(KPERF_LJ_FN_CFUNC_REF32 - (KPERF_LJ_FN_GCT_REF32 & ~7) + 8 <= LJ_FN_READ, "32-bit GCfunc read");
 
 /* A slot of a captured window (window bytes [0, len) hold [lo, lo + len), room for wmax
  * bytes at tail); 0 outside. */
@@ -201,10 +198,10 @@ static __always_inline int window_slot(const __u8 *tail, __u64 lo, __u64 len, __
                                        const __u64 wmax)
 {
   __u64 off = addr - lo;
-  if (addr < lo || len < LJ_SLOT || off > len - LJ_SLOT || off > wmax - LJ_SLOT)
+  if (addr < lo || len < KPERF_LJ_SLOT || off > len - KPERF_LJ_SLOT || off > wmax - KPERF_LJ_SLOT)
     return 0;
   asm volatile("" : "+r"(off));
-  if (off > wmax - LJ_SLOT)
+  if (off > wmax - KPERF_LJ_SLOT)
     return 0;
   *out = *(const __u64 *)(tail + off);
   return 1;
@@ -219,10 +216,10 @@ static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 n
                                           __u64 len, const __u64 wmax, __u64 start, __u64 bottom, const bool ref32)
 {
   /* ref32 (32-bit GC references): a frame is one slot, function in its low half and
-   * link in its high half; GCfunc's gct / ffid at +5 / +6, pc (32-bit) at +0x10, f at
-   * +0x18. GC64: function tagged in the slot below the link; gct / ffid at +9 / +0xa,
-   * pc at +0x20, f at +0x28 (read from LJ_FN_HDR). */
-  __u64 frame = start - LJ_SLOT;
+   * link in its high half. GC64: function tagged in the slot below the link. The GCfunc
+   * is read from the 8-byte word holding gct and ffid (luajit_abi.h). The link step
+   * itself is kperf_lj_prev_frame, the userspace walker's too. */
+  __u64 frame = start - KPERF_LJ_SLOT;
   __u32 n = 0;
   /* Recursion repeats the function and the return PC: read each once. */
   __u64 last_fn = 0, last_word = 0, last_val = 0, last_ret = 0, last_a = 0;
@@ -234,49 +231,59 @@ static __always_inline void capture_funcs(__u64 *out, __u64 *nout, const __u32 n
       fn = link & 0xffffffffull;
       link >>= 32;
     } else {
-      if (!window_slot(tail, lo, len, frame - LJ_SLOT, &ftv, wmax) || (ftv >> 47) != LJ_ITYPE_FUNC)
+      if (!window_slot(tail, lo, len, frame - KPERF_LJ_SLOT, &ftv, wmax) || !kperf_lj_tv_is_func(ftv))
         break;
-      fn = ftv & KPERF_LUA_FN_ADDR_MASK;
+      fn = ftv & KPERF_LJ_GC_MASK;
     }
     if (fn != last_fn) {
       __u64 f[LJ_FN_READ / 8];
-      if (bpf_probe_read_user(f, sizeof(f), (const void *)(fn + (ref32 ? 0 : LJ_FN_HDR))) != 0)
+      if (bpf_probe_read_user(f, sizeof(f),
+                              (const void *)(fn + (ref32 ? KPERF_LJ_FN_GCT_REF32 & ~7 : KPERF_LJ_FN_GCT_GC64 & ~7))) !=
+          0)
         break;
-      const __u8 gct = (__u8)(f[0] >> (ref32 ? 40 : 8)), ffid = (__u8)(f[0] >> (ref32 ? 48 : 16));
-      if (gct != LJ_GCT_FUNC)
+      __u8 gct, ffid;
+      __u64 pc, cf;
+      if (ref32) {
+        gct = (__u8)(f[0] >> 8 * (KPERF_LJ_FN_GCT_REF32 & 7));
+        ffid = (__u8)(f[0] >> 8 * (KPERF_LJ_FN_FFID_REF32 & 7));
+        pc = f[(KPERF_LJ_FN_PC_REF32 - (KPERF_LJ_FN_GCT_REF32 & ~7)) / 8] & 0xffffffffull;
+        cf = f[(KPERF_LJ_FN_CFUNC_REF32 - (KPERF_LJ_FN_GCT_REF32 & ~7)) / 8];
+      } else {
+        gct = (__u8)(f[0] >> 8 * (KPERF_LJ_FN_GCT_GC64 & 7));
+        ffid = (__u8)(f[0] >> 8 * (KPERF_LJ_FN_FFID_GC64 & 7));
+        pc = f[(KPERF_LJ_FN_PC_GC64 - (KPERF_LJ_FN_GCT_GC64 & ~7)) / 8];
+        cf = f[(KPERF_LJ_FN_CFUNC_GC64 - (KPERF_LJ_FN_GCT_GC64 & ~7)) / 8];
+      }
+      if (gct != KPERF_LJ_GCT_FUNC)
         break;
       last_fn = fn;
       last_word = fn | ((__u64)ffid << 48);
-      if (ref32)
-        last_val = ffid == 0 ? (f[2] & 0xffffffffull) /* pc */ : ffid == 1 ? f[3] /* f */ : 0;
-      else
-        last_val = ffid == 0 ? f[3] /* pc */ : ffid == 1 ? f[4] /* f */ : 0;
+      last_val = ffid == KPERF_LJ_FFID_LUA ? pc : ffid == KPERF_LJ_FFID_C ? cf : 0;
     }
     out[2 * i] = last_word;
     out[2 * i + 1] = last_val;
     n = i + 1;
     if (n == nmax)
       break; /* no need for the next frame's address */
-    if ((link & LJ_FRAME_TYPEP) == LJ_FRAME_VARG) { /* the real frame lies below */
-      frame -= link & ~LJ_FRAME_TYPEP;
+    if (kperf_lj_link_is_varg(link)) { /* the real frame lies below */
+      frame -= kperf_lj_link_delta(link);
       if (!window_slot(tail, lo, len, frame, &link, wmax))
         break;
       if (ref32)
         link >>= 32;
     }
-    __u64 prev;
-    if ((link & LJ_FRAME_TYPE) == 0) { /* returns into Lua: the CALL's A operand */
+    __u32 call_a = 0;
+    if (kperf_lj_link_is_lua(link)) { /* returns into Lua: the CALL's A operand */
       if (link != last_ret) {
         __u32 ins = 0;
         if (bpf_probe_read_user(&ins, sizeof(ins), (const void *)(link - 4)) != 0)
           break;
         last_ret = link;
-        last_a = (ins >> 8) & 0xff;
+        last_a = kperf_lj_bc_a(ins);
       }
-      prev = frame - LJ_SLOT * ((ref32 ? 1 : 2) + last_a);
-    } else {
-      prev = frame - (link & ~LJ_FRAME_TYPEP);
+      call_a = (__u32)last_a;
     }
+    const __u64 prev = kperf_lj_prev_frame(frame, link, call_a, !ref32);
     if (prev >= frame)
       break;
     frame = prev;
@@ -295,7 +302,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
                                             __u64 L, __u64 cframe, __u8 *tail, __u64 tail_off)
 {
   __u64 *w = s->lua.words;
-  const __u64 cf = cframe & ~3ull;
+  const __u64 cf = cframe & KPERF_LJ_CFRAME_MASK;
   if (!cf || !vm->cframe_size)
     return;
   const __u64 outer = cf + vm->cframe_size;
@@ -305,7 +312,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
     w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_IN_VM;
     const __u64 cand = read_u64(outer + vm->cframe_L);
     if (cand && cand != L && read_u64(cand + vm->L_glref) == G &&
-        (read_u64(cand + vm->L_cframe) & ~3ull) == outer) {
+        (read_u64(cand + vm->L_cframe) & KPERF_LJ_CFRAME_MASK) == outer) {
       rL = cand;
       const __u64 ret2 = read_u64(outer + vm->cframe_size - 8);
       if (ret2 >= vm->vm_lo && ret2 < vm->vm_hi)
@@ -351,7 +358,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
   /* A suspended parent's frames run per-request closures too (nginx handlers). */
   capture_funcs(&w[KPERF_LUA_W_RES_FUNCS], &w[KPERF_LUA_W_RES_NFUNCS], KPERF_LUA_RES_NFUNCS, tail, lo, len,
-                KPERF_LUA_RES_WINDOW_BYTES, base, stack + LJ_SLOT, false);
+                KPERF_LUA_RES_WINDOW_BYTES, base, stack + KPERF_LJ_SLOT, false);
 }
 
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
@@ -411,13 +418,13 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_L_STACK] = stack;
   w[KPERF_LUA_W_L_STACKSIZE] = stacksize;
   w[KPERF_LUA_W_L_CFRAME] = cframe;
-  if (cframe & ~3ull)
-    w[KPERF_LUA_W_CFRAME_PC] = read_ref((cframe & ~3ull) + vm->cframe_pc, vm->ref_size);
+  if (cframe & KPERF_LJ_CFRAME_MASK)
+    w[KPERF_LUA_W_CFRAME_PC] = read_ref((cframe & KPERF_LJ_CFRAME_MASK) + vm->cframe_pc, vm->ref_size);
 
   const bool in_vm = rip >= vm->vm_lo && rip < vm->vm_hi;
   /* No VM C frame: the VM is not running (nginx between requests, cur_L stale), so no
    * Lua frames will be spliced: keep the words, skip the window and the functions. */
-  if (!(cframe & ~3ull) && !in_vm)
+  if (!(cframe & KPERF_LJ_CFRAME_MASK) && !in_vm)
     return;
   const bool gc64 = vm->ref_size != 4; /* the frame walks below read GC64 frames */
   if (gc64)
@@ -448,7 +455,7 @@ static __always_inline void capture_lua(struct kperf_sample *s, const struct kpe
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_WINDOW;
   /* The bottom frame: tvref(L->stack) + LJ_FR2 slots. */
   capture_funcs(&w[KPERF_LUA_W_FUNCS], &w[KPERF_LUA_W_NFUNCS], KPERF_LUA_NFUNCS, tail, lo, len,
-                KPERF_LUA_WINDOW_BYTES, start, stack + (gc64 ? LJ_SLOT : 0), !gc64);
+                KPERF_LUA_WINDOW_BYTES, start, stack + (gc64 ? KPERF_LJ_SLOT : 0), !gc64);
 }
 
 SEC("perf_event")

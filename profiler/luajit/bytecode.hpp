@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "profiler/bpf/luajit_abi.h"
 #include "profiler/luajit/proto_cache.hpp"
 
 namespace kperf::prof::lj::bc {
@@ -18,7 +19,7 @@ enum Op : std::uint8_t {
 };
 
 inline std::uint8_t op(std::uint32_t i) { return static_cast<std::uint8_t>(i & 0xff); }
-inline std::uint32_t a(std::uint32_t i) { return (i >> 8) & 0xff; }
+inline std::uint32_t a(std::uint32_t i) { return kperf_lj_bc_a(i); }
 inline std::uint32_t b(std::uint32_t i) { return i >> 24; }
 inline std::uint32_t c(std::uint32_t i) { return (i >> 16) & 0xff; }
 inline std::uint32_t d(std::uint32_t i) { return i >> 16; }

@@ -6,14 +6,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "profiler/bpf/luajit_abi.h"
 #include "profiler/luajit/elf_probe.hpp"
 #include "profiler/luajit/process_maps.hpp"
 
 namespace kperf::prof::lj {
 
 namespace {
-constexpr std::uint8_t kGctThread = 6;  // ~LJ_TTHREAD
-bool plausible(std::uint64_t p) { return p >= 0x10000 && p < (1ull << 47) && !(p & 7); }
+// A GC object address: below 2^47 (luajit_abi.h), 8-aligned, not in the first 64 KiB.
+bool plausible(std::uint64_t p) { return p >= 0x10000 && p <= KPERF_LJ_GC_MASK && !(p & 7); }
 }  // namespace
 
 std::string learn_G_fields(RemoteMemory& mem, VmOffsets& o, std::uint64_t G) {
@@ -24,7 +25,7 @@ std::string learn_G_fields(RemoteMemory& mem, VmOffsets& o, std::uint64_t G) {
   for (std::uint32_t s = 0x30; s <= 0x100 && !size; s += 8) {
     auto glref = mem.ref(G - s + o.L_glref, o.ref_size);
     auto gct = mem.read<std::uint8_t>(G - s + o.fn_gct);
-    if (glref && *glref == G && gct && *gct == kGctThread) size = s;
+    if (glref && *glref == G && gct && *gct == KPERF_LJ_GCT_THREAD) size = s;
   }
   if (!size) return fmt::format("no main lua_State right before G 0x{:x} (GG_State layout)", G);
   o.sizeof_lua_State = size;
@@ -37,7 +38,7 @@ bool validate_G(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G) {
   const std::uint64_t mainL = G - o.sizeof_lua_State;
   auto glref = mem.ref(mainL + o.L_glref, o.ref_size);
   auto gct = mem.read<std::uint8_t>(mainL + o.fn_gct);
-  if (!glref || *glref != G || !gct || *gct != kGctThread) return false;
+  if (!glref || *glref != G || !gct || *gct != KPERF_LJ_GCT_THREAD) return false;
   auto curL = mem.ref(G + o.G_cur_L, o.ref_size);
   if (!curL) return false;
   if (*curL != 0) {
@@ -92,14 +93,13 @@ std::optional<std::uint64_t> VmFinder::from_stack(RemoteMemory& mem, const std::
   // A trace's spill area lies between rsp and the C frame (CFRAME_SIZE_JIT and spadjust:
   // well under 1 KiB); each word that could be a lua_State gives a candidate G.
   const VmOffsets& o = det_.layout.off;
-  const std::uint8_t kGctThread = 6;
   for (std::size_t off = 0; off + 8 <= len && off < 1024; off += 8) {
     std::uint64_t w;
     std::memcpy(&w, stack + off, sizeof w);
     if (!o.gc64) w &= 0xffffffffu;
-    if (w < 0x10000 || w >= (1ull << 47) || (w & 7)) continue;
+    if (!plausible(w)) continue;
     auto gct = mem.read<std::uint8_t>(w + o.fn_gct);
-    if (!gct || *gct != kGctThread) continue;
+    if (!gct || *gct != KPERF_LJ_GCT_THREAD) continue;
     if (accept_L(mem, w)) return G_;
   }
   return G_;

@@ -1,4 +1,5 @@
-// Walks LuaJIT frames in a target process; see frame_walker.hpp and LUAJIT.md.
+// Walks LuaJIT frames in a target process; see frame_walker.hpp and, for the VM's layout,
+// profiler/luajit/README.md ("LuaJIT layout facts") and profiler/bpf/luajit_abi.h.
 #include "profiler/luajit/frame_walker.hpp"
 
 #include <fmt/format.h>
@@ -8,17 +9,11 @@
 #include <span>
 #include <vector>
 
+#include "profiler/bpf/luajit_abi.h"
 #include "profiler/luajit/bytecode.hpp"
 
 namespace kperf::prof::lj {
 namespace {
-
-constexpr std::uint64_t kGcMask = (1ull << 47) - 1;
-constexpr std::uint64_t kItypeFunc = 0x1fff7;  // LJ_TFUNC (~8u) in the top 17 bits (GC64)
-constexpr std::uint8_t kGctFunc = 8;           // ~LJ_TFUNC
-constexpr std::uint64_t kSlot = 8;             // TValue size (GC64)
-// Frame link types (lj_frame.h).
-constexpr std::uint64_t kFrameLua = 0, kFrameCont = 2, kFrameVarg = 3;
 
 // A frame's function (GCfunc address; 0 if the slot holds no function) and link (ftsz or
 // return PC). GC64: the function sits in the slot below the link, tagged; with 32-bit
@@ -30,9 +25,9 @@ struct FrameSlots {
 std::optional<FrameSlots> frame_slots(RemoteMemory& mem, const VmOffsets& o, std::uint64_t frame) {
   if (o.gc64) {
     auto link = mem.u64(frame);
-    auto ftv = mem.u64(frame - kSlot);
+    auto ftv = mem.u64(frame - KPERF_LJ_SLOT);
     if (!link || !ftv) return std::nullopt;
-    return FrameSlots{(*ftv >> 47) == kItypeFunc ? (*ftv & kGcMask) : 0, *link};
+    return FrameSlots{kperf_lj_tv_is_func(*ftv) ? (*ftv & KPERF_LJ_GC_MASK) : 0, *link};
   }
   auto v = mem.u64(frame);
   if (!v) return std::nullopt;
@@ -72,13 +67,13 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     return;
   }
   const std::uint64_t fr2 = o.gc64 ? 1 : 0;  // LJ_FR2: two slots per frame
-  const std::uint64_t bottom = *stack + kSlot * fr2;  // tvref(L->stack) + LJ_FR2
-  const std::uint64_t limit = *stack + kSlot * std::uint64_t(*stacksize);
+  const std::uint64_t bottom = *stack + KPERF_LJ_SLOT * fr2;  // tvref(L->stack) + LJ_FR2
+  const std::uint64_t limit = *stack + KPERF_LJ_SLOT * std::uint64_t(*stacksize);
   if (base <= bottom || base > limit || (base & 7)) {
     out.error = fmt::format("BASE 0x{:x} outside the Lua stack", base);
     return;
   }
-  std::uint64_t frame = base - kSlot;
+  std::uint64_t frame = base - KPERF_LJ_SLOT;
   std::uint64_t pc = top_pc;  // PC of the frame being looked at (0 = unknown)
   std::size_t first = out.frames.size();
 
@@ -104,11 +99,11 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     // A function object that is no longer one when read (short-lived closures, e.g. a
     // gmatch iterator, are collected before a sample is processed): an unknown C-like
     // frame; its link still comes from the (captured) stack slots.
-    const bool gone = !hdr || (*hdr)[0] != kGctFunc;
-    std::uint8_t ffid = gone ? 1 : (*hdr)[1];
+    const bool gone = !hdr || (*hdr)[0] != KPERF_LJ_GCT_FUNC;
+    std::uint8_t ffid = gone ? KPERF_LJ_FFID_C : (*hdr)[1];
     if (gone) {
       f.kind = LuaFrame::Kind::C;
-    } else if (ffid == 0) {
+    } else if (ffid == KPERF_LJ_FFID_LUA) {
       auto fpc = mem_.ref(fn + o.fn_pc, o.ref_size);
       const Proto* pt = fpc ? protos_.get(mem_, o, *fpc - o.sizeof_GCproto) : nullptr;
       if (!pt) {
@@ -120,7 +115,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
       f.firstline = pt->firstline;
       std::int64_t pos = pc ? pt->pos_of_pc(pc) : -1;
       f.line = pos >= 0 ? pt->line_at(pos) : pt->firstline;
-    } else if (ffid == 1) {
+    } else if (ffid == KPERF_LJ_FFID_C) {
       f.kind = LuaFrame::Kind::C;
       f.cfunc = mem_.u64(fn + o.fn_cfunc).value_or(0);
     } else {
@@ -130,8 +125,8 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     }
 
     // A vararg frame sits on top of the real one (same function): skip to it.
-    if ((*link & 7) == kFrameVarg) {
-      std::uint64_t lower = frame - (*link & ~7ull);
+    if (kperf_lj_link_is_varg(*link)) {
+      std::uint64_t lower = frame - kperf_lj_link_delta(*link);
       if (lower >= frame || lower <= bottom) {
         out.error = "bad vararg frame";
         return;
@@ -145,10 +140,12 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
       }
     }
 
+    // The step to the caller's frame is kperf_lj_prev_frame, which the kernel side's
+    // capture_funcs takes too; reading the CALL instruction and naming are ours.
     std::uint64_t prev;
     std::uint64_t prev_pc = 0;
     std::optional<std::string> name;
-    if ((*link & 3) == kFrameLua) {
+    if (kperf_lj_link_is_lua(*link)) {
       // Returns into a Lua function: the caller's CALL instruction gives its frame.
       std::uint64_t ret = *link;
       auto call = mem_.u32(ret - 4);
@@ -156,15 +153,15 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
         out.error = "return PC unreadable";
         return;
       }
-      prev = frame - kSlot * (1 + fr2 + bc::a(*call));
+      prev = kperf_lj_prev_frame(frame, ret, bc::a(*call), o.gc64);
       prev_pc = ret;
       if (prev > bottom) name = caller_site_name(prev, ret);
     } else {
-      prev = frame - (*link & ~7ull);
-      f.called_from_c = (*link & 3) == 1;  // FRAME_C or FRAME_CP
-      if ((*link & 7) == kFrameCont) {
+      prev = kperf_lj_prev_frame(frame, *link, 0, o.gc64);
+      f.called_from_c = (*link & KPERF_LJ_FRAME_TYPE) == KPERF_LJ_FRAME_C;  // FRAME_C or FRAME_CP
+      if ((*link & KPERF_LJ_FRAME_TYPEP) == KPERF_LJ_FRAME_CONT) {
         // Continuation (metamethod called from a Lua instruction): caller PC saved below.
-        auto below = frame_slots(mem_, o, frame - kSlot * (1 + fr2));  // frame_contpc
+        auto below = frame_slots(mem_, o, frame - KPERF_LJ_SLOT * (1 + fr2));  // frame_contpc
         prev_pc = below ? below->link : 0;
         if (prev_pc) name = caller_site_name(prev, prev_pc);
       }
@@ -205,7 +202,7 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   auto gct = mem_.read<std::uint8_t>(*T + o.fn_gct);
   auto no = mem_.read<std::uint16_t>(*T + o.tr_traceno);
   auto fpc = mem_.ref(base.func + o.fn_pc, o.ref_size);
-  if (!gct || *gct != 9 || !no || *no != traceno || !fpc) return inlined;
+  if (!gct || *gct != KPERF_LJ_GCT_TRACE || !no || *no != traceno || !fpc) return inlined;
   const Proto* pt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
   if (!pt) return inlined;
 
@@ -219,7 +216,7 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   // Snapshot entries are read in their GC64 form (a frame: function slot + link slot).
   // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save): 12-byte
   // snapshots carry mcofs; older builds' 8-byte ones do not, so rip has no snapshot.
-  constexpr std::size_t kSnapSize = 12;
+  constexpr std::size_t kSnapSize = KPERF_LJ_SNAPSHOT_SIZE;
   if (o.gc64 && mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode &&
       rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
     std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
@@ -228,12 +225,12 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
       std::size_t best = 0;
       for (std::size_t i = 0; i < *nsnap; ++i) {
         std::uint16_t mcofs;
-        std::memcpy(&mcofs, snaps.data() + kSnapSize * i + 6, sizeof mcofs);
+        std::memcpy(&mcofs, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MCOFS, sizeof mcofs);
         if (mcofs <= off) best = i;
       }
       std::uint32_t mapofs;
-      std::memcpy(&mapofs, snaps.data() + kSnapSize * best, sizeof mapofs);
-      const std::uint8_t nent = snaps[kSnapSize * best + 10];
+      std::memcpy(&mapofs, snaps.data() + kSnapSize * best + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof mapofs);
+      const std::uint8_t nent = snaps[kSnapSize * best + KPERF_LJ_SNAPSHOT_NENT];
       std::vector<std::uint32_t> map(nent + 2u);
       if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
         std::uint64_t resume;
@@ -258,11 +255,10 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
 
 std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
                                                   std::uint32_t nk, const Proto& base_pt, std::uint64_t resume) {
-  constexpr std::uint32_t kSnapFrame = 0x010000, kSnapCont = 0x020000, kRefBias = 0x8000;
   const VmOffsets& o = layout_.off;
   // An IR constant's 64-bit payload (GC64: in the instruction slot after the constant).
   auto constant = [&](std::uint32_t ref) -> std::optional<std::uint64_t> {
-    if (ref >= kRefBias || ref < nk) return std::nullopt;
+    if (ref >= KPERF_LJ_REF_BIAS || ref < nk) return std::nullopt;
     return mem_.u64(ir + 8 * (std::uint64_t(ref) + 1));
   };
   std::vector<LuaFrame> outer_first;
@@ -270,18 +266,18 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
   const Proto* caller = &base_pt;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::uint32_t link_sn = entries[i];
-    const std::uint32_t slot = link_sn >> 24;
-    if (!(link_sn & (kSnapFrame | kSnapCont)) || slot < 2) continue;  // slot 1: a tail call's marker
-    if ((link_sn & kSnapCont) || i == 0 || (entries[i - 1] >> 24) != slot - 1) break;
-    auto link = constant(link_sn & 0xffff);
-    auto ftv = constant(entries[i - 1] & 0xffff);
-    if (!link || !ftv || (*link & 3) != 0) break;  // not a Lua frame returning into Lua
+    const std::uint32_t slot = link_sn >> KPERF_LJ_SNAP_SLOT_SHIFT;
+    if (!(link_sn & (KPERF_LJ_SNAP_FRAME | KPERF_LJ_SNAP_CONT)) || slot < 2) continue;  // slot 1: a tail call's marker
+    if ((link_sn & KPERF_LJ_SNAP_CONT) || i == 0 || (entries[i - 1] >> KPERF_LJ_SNAP_SLOT_SHIFT) != slot - 1) break;
+    auto link = constant(link_sn & KPERF_LJ_SNAP_REF_MASK);
+    auto ftv = constant(entries[i - 1] & KPERF_LJ_SNAP_REF_MASK);
+    if (!link || !ftv || !kperf_lj_link_is_lua(*link)) break;  // not a Lua frame returning into Lua
     const std::int64_t call_pos = caller->pos_of_pc(*link);
     if (call_pos < 0) break;  // the return PC is not in the caller's bytecode
-    const std::uint64_t fn = *ftv & ((1ull << 47) - 1);
+    const std::uint64_t fn = *ftv & KPERF_LJ_GC_MASK;
     auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
     auto fpc = mem_.ref(fn + o.fn_pc, o.ref_size);
-    if (!hdr || (*hdr)[0] != 8 || (*hdr)[1] != 0 || !fpc) break;
+    if (!hdr || (*hdr)[0] != KPERF_LJ_GCT_FUNC || (*hdr)[1] != KPERF_LJ_FFID_LUA || !fpc) break;
     const Proto* fpt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
     if (!fpt) break;
     LuaFrame f;
@@ -376,7 +372,8 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
   std::uint64_t pc = 0;
   if (jit_base == 0) {
     auto cf = mem_.u64(*L + o.L_cframe);
-    if (cf && (*cf & ~3ull)) pc = mem_.ref((*cf & ~3ull) + o.cframe_pc, o.ref_size).value_or(0);
+    if (cf && (*cf & KPERF_LJ_CFRAME_MASK))
+      pc = mem_.ref((*cf & KPERF_LJ_CFRAME_MASK) + o.cframe_pc, o.ref_size).value_or(0);
   }
   walk_stack(*L, base, pc, r);
   if (follow_resumers_) append_resumers(G, *L, r);

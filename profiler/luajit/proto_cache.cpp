@@ -3,10 +3,11 @@
 
 #include <cstring>
 
+#include "profiler/bpf/luajit_abi.h"
+
 namespace kperf::prof::lj {
 namespace {
 
-constexpr std::uint8_t kGctProto = 7;   // ~LJ_TPROTO
 constexpr std::size_t kMaxProto = 4 << 20;  // sanity cap on sizept
 
 template <typename T>
@@ -164,7 +165,7 @@ std::optional<std::string> Proto::kstr(RemoteMemory& mem, std::uint32_t idx) con
 std::unique_ptr<Proto> ProtoCache::load(RemoteMemory& mem, const VmOffsets& o, std::uint64_t addr) {
   std::vector<unsigned char> hdr(o.sizeof_GCproto);
   if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
-  if (hdr[o.fn_gct] != kGctProto) return nullptr;
+  if (hdr[o.fn_gct] != KPERF_LJ_GCT_PROTO) return nullptr;
   auto sizept = load_at<std::uint32_t>(hdr.data() + o.pt_sizept);
   auto sizebc = load_at<std::uint32_t>(hdr.data() + o.pt_sizebc);
   if (sizept < o.sizeof_GCproto || sizept > kMaxProto || std::uint64_t(sizebc) * 4 + o.sizeof_GCproto > sizept)
@@ -193,7 +194,7 @@ const Proto* ProtoCache::get(RemoteMemory& mem, const VmOffsets& o, std::uint64_
     std::vector<unsigned char> hdr(o.sizeof_GCproto);
     if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
     const Proto& p = *it->second;
-    if (hdr[o.fn_gct] == kGctProto && ref_at(hdr.data() + o.pt_chunkname, o) == p.chunkname_ptr_ &&
+    if (hdr[o.fn_gct] == KPERF_LJ_GCT_PROTO && ref_at(hdr.data() + o.pt_chunkname, o) == p.chunkname_ptr_ &&
         ref_at(hdr.data() + o.pt_lineinfo, o) == p.lineinfo_ptr_ &&
         load_at<std::int32_t>(hdr.data() + o.pt_firstline) == p.firstline &&
         load_at<std::uint32_t>(hdr.data() + o.pt_sizebc) == p.sizebc &&

@@ -16,7 +16,7 @@ bool thread_of(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G, std::uint
   auto g = mem.ref(L + o.L_glref, o.ref_size);
   auto stack = mem.ref(L + o.L_stack, o.ref_size);
   auto size = mem.u32(L + o.L_stacksize);
-  return g && *g == G && stack && size && base > *stack && base <= *stack + 8 * std::uint64_t(*size) &&
+  return g && *g == G && stack && size && base > *stack && base <= *stack + KPERF_LJ_SLOT * std::uint64_t(*size) &&
          (base & 7) == 0;
 }
 
@@ -34,7 +34,7 @@ Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G,
   constexpr Resumer kNone{}, kUnknown{Resumer::Kind::Unknown, 0, 0};
   const std::uint64_t main = G - o.sizeof_lua_State;  // GG_State: the main thread, then G
   auto cf = mem.u64(L + o.L_cframe);
-  if (!cf || (*cf & ~3ull) == 0) {
+  if (!cf || (*cf & KPERF_LJ_CFRAME_MASK) == 0) {
     // Not running: no resumer to look for. Running without a C frame: a coroutine
     // between its yield / return (cframe cleared) and its resumer taking over again
     // (vm_leave_unw, then coroutine.resume restores BASE and cur_L): its resumer's
@@ -42,7 +42,7 @@ Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G,
     return running && L != main ? kUnknown : kNone;
   }
   // lj_vm_resume called from the VM (the resume fast functions) returns into the VM.
-  const std::uint64_t outer = (*cf & ~3ull) + kCframeSize;
+  const std::uint64_t outer = (*cf & KPERF_LJ_CFRAME_MASK) + kCframeSize;
   auto ret = mem.u64(outer - 8);
   const bool resumed_in_vm = ret && layout.in_vm(*ret);
 
@@ -59,7 +59,7 @@ Resumer find_resumer(RemoteMemory& mem, const VmLayout& layout, std::uint64_t G,
     if (!live_ok) return kUnknown;  // the resumer ran on since: its base is not the sample's
     auto rL = mem.ref(outer + cframe_saved_L(o), o.ref_size);
     auto rcf = rL && *rL && *rL != L ? mem.u64(*rL + o.L_cframe) : std::nullopt;
-    if (!rcf || (*rcf & ~3ull) != outer) return kUnknown;
+    if (!rcf || (*rcf & KPERF_LJ_CFRAME_MASK) != outer) return kUnknown;
     return found(mem, o, G, *rL);
   }
   if (const std::uint32_t ex2 = exdata2_offset(layout); ex2 && live_ok) {

@@ -9,14 +9,16 @@
 
 #include <cstdint>
 
+#include "profiler/bpf/luajit_abi.h"
+
 #include "profiler/luajit/remote_memory.hpp"
 #include "profiler/luajit/vm_layout.hpp"
 
 namespace kperf::prof::lj {
 
-// A VM C frame on x86-64 (lj_frame.h CFRAME_SIZE) and where it saves its lua_State
-// (CFRAME_OFS_L: the reference right below the saved PC, in GC64 and 32-bit builds).
-inline constexpr std::uint32_t kCframeSize = 80;
+// A VM C frame on x86-64 (luajit_abi.h) and where it saves its lua_State (CFRAME_OFS_L:
+// the reference right below the saved PC, in GC64 and 32-bit builds).
+inline constexpr std::uint32_t kCframeSize = KPERF_LJ_CFRAME_SIZE;
 inline std::uint32_t cframe_saved_L(const VmOffsets& o) { return o.cframe_pc - o.ref_size; }
 
 // ngx_lua (lua-nginx-module 0.10.x): the head of ngx_http_lua_co_ctx_t is {data, co,

@@ -101,7 +101,8 @@ VmOffsets family_offsets(bool gc64) {
   o.tr_startpt = 0x30, o.tr_startpc = 0x34, o.tr_traceno = 0x50;
   o.tr_nsnap = 0x06, o.tr_snap = 0x20, o.tr_snapmap = 0x28, o.tr_szmcode = 0x3c, o.tr_mcode = 0x40;
   o.tr_ir = 0x10, o.tr_nk = 0x18;
-  o.fn_gct = 0x05, o.fn_ffid = 0x06, o.fn_pc = 0x10, o.fn_cfunc = 0x18;
+  o.fn_gct = KPERF_LJ_FN_GCT_REF32, o.fn_ffid = KPERF_LJ_FN_FFID_REF32, o.fn_pc = KPERF_LJ_FN_PC_REF32;
+  o.fn_cfunc = KPERF_LJ_FN_CFUNC_REF32;
   o.pt_sizebc = 0x08, o.pt_k = 0x10, o.pt_sizept = 0x20, o.pt_chunkname = 0x28, o.pt_firstline = 0x2c;
   o.pt_numline = 0x30, o.pt_lineinfo = 0x34, o.pt_uvinfo = 0x38, o.pt_varinfo = 0x3c, o.sizeof_GCproto = 0x40;
   o.str_len = 0x0c, o.str_data = 0x10;

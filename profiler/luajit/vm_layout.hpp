@@ -10,9 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "profiler/bpf/luajit_abi.h"
+
 namespace kperf::prof::lj {
 
-// Offsets (bytes); defaults: x86_64 GC64 luajit2 2.1-20230119. See LUAJIT.md.
+// Offsets (bytes); defaults: x86_64 GC64 luajit2 2.1-20230119. See README.md ("LuaJIT
+// layout facts"); the fixed ABI facts are in profiler/bpf/luajit_abi.h.
 struct VmOffsets {
   // GC references (GCRef / MRef) are 8 bytes in GC64 builds, 4 otherwise; a frame is
   // then one slot (function in the low half, link in the high half), not two.
@@ -34,7 +37,8 @@ struct VmOffsets {
   // constant's payload fills the slot after it) and the lowest constant's reference.
   std::uint32_t tr_ir = 0x20, tr_nk = 0x28;
   // GCfunc
-  std::uint32_t fn_gct = 0x09, fn_ffid = 0x0a, fn_pc = 0x20, fn_cfunc = 0x28;
+  std::uint32_t fn_gct = KPERF_LJ_FN_GCT_GC64, fn_ffid = KPERF_LJ_FN_FFID_GC64, fn_pc = KPERF_LJ_FN_PC_GC64,
+                fn_cfunc = KPERF_LJ_FN_CFUNC_GC64;
   // GCproto
   std::uint32_t pt_sizebc = 0x0c, pt_k = 0x20, pt_sizept = 0x38, pt_chunkname = 0x40, pt_firstline = 0x48,
                 pt_numline = 0x4c, pt_lineinfo = 0x50, pt_uvinfo = 0x58, pt_varinfo = 0x60, sizeof_GCproto = 0x68;

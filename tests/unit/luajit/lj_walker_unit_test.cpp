@@ -60,7 +60,8 @@ void check_probe(const std::string& path, bool openresty) {
   auto builds = known_builds();
   auto it = std::find_if(builds.begin(), builds.end(), [&](const KnownBuild& k) { return k.build_id == p->build_id; });
   ASSERT_NE(it, builds.end()) << path << " build-id " << p->build_id << " not in the table";
-  // The layout read from the interpreter's machine code: LUAJIT.md's measured offsets.
+  // The layout read from the interpreter's machine code: the offsets measured on Debian's
+  // builds (profiler/luajit/README.md, "LuaJIT layout facts").
   const auto d = layout_of_file(path);
   ASSERT_TRUE(d.usable) << d.message;
   EXPECT_TRUE(d.layout.known);
