@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,18 +14,31 @@
 #include <unordered_map>
 #include <vector>
 
+#include <string_view>
+
 #include "profiler/bpf/sample.h"
+#include "profiler/lua_frame_merge.hpp"
 #include "profiler/sample_record.hpp"
 #include "symbolizer/session.hpp"
 
 namespace kperf::prof {
 
-// One user frame after splicing: a native pc, or a Lua / pseudo frame's text.
-struct SplicedFrame {
-  uint64_t pc = 0;
-  bool is_return = false;
-  std::string text;  // non-empty: a Lua frame (already formatted)
+// Why a splice lost something: each counted at most once per sample (vm_register: per
+// attempt). The names are the summary's (lua_splice_cause_name).
+enum class LuaSpliceCause : uint8_t {
+  NoVmLayout = 0,  // a LuaJIT VM whose layout kperf cannot read (part of unreadable)
+  NoGlobalState,   // no global_State validated for the sample (part of unreadable)
+  MapsUnreadable,  // /proc/PID/maps could not be re-read to tell JIT code (process gone)
+  NoCframe,        // in a trace or an interpreter frame that did not unwind, but cur_L's
+                   // C frame is unreadable: native unwinding not restarted below the VM
+  UnwindBelowVm,   // restarting the native unwind at the VM's C frame threw
+  WalkStopped,     // the Lua walk stopped early (part of walk_errors)
+  WalkThrew,       // the Lua walk threw (part of walk_errors)
+  NativeName,      // the symbolizer threw naming a frame next to Lua ("[unknown]")
+  VmRegister,      // registering the VM in the BPF lua_vms map failed
 };
+inline constexpr size_t kLuaSpliceCauses = 9;
+std::string_view lua_splice_cause_name(LuaSpliceCause c);
 
 // Counted once per sample (commit_sample): every count is part of vm_samples.
 struct LuaSpliceStats {
@@ -34,6 +48,7 @@ struct LuaSpliceStats {
   uint64_t captured = 0;        // samples carrying the BPF-captured VM state
   uint64_t walk_errors = 0;     // walks that stopped early
   uint64_t unreadable = 0;      // samples in a LuaJIT VM whose layout is unknown or whose G does not validate
+  std::array<uint64_t, kLuaSpliceCauses> causes{};  // by LuaSpliceCause
   std::vector<std::string> problems;  // one line per process whose VM cannot be read (build-id, path, why)
 };
 
@@ -69,10 +84,20 @@ class LuaSplicer {
 
  private:
   struct Process;
+  struct Sample;  // one splice's state, passed through its steps
   Process* process(pid_t tgid, bool adding);
   // A sample in a VM kperf cannot read: counted, and the process's reason reported once.
-  void unreadable(pid_t tgid, const std::string& why);
+  void unreadable(pid_t tgid, const std::string& why, LuaSpliceCause cause);
+  void fail(LuaSpliceCause c) { pending_.causes[static_cast<size_t>(c)] = 1; }
   void publish(pid_t tgid, Process& p);
+
+  // The steps of splice(), in order.
+  bool runs_lua(Sample& c);           // does the native stack run LuaJIT code (counted)
+  void find_global_state(Sample& c);  // G: known, from registers, or from the copied stack
+  void load_vm_state(Sample& c);      // the BPF-captured VM state as snapshots
+  void native_frames(Sample& c);      // native_ with its VM frames marked
+  void restart_below_vm(Sample& c);   // a trace / an interpreter frame that did not unwind
+  void walk_lua(Sample& c);           // runs_: the Lua frames, cut at C boundaries
 
   sym::Session& session_;
   bool lua_lines_;
@@ -86,6 +111,10 @@ class LuaSplicer {
   LuaSpliceStats stats_;
   LuaSpliceStats pending_;  // the current sample's counts (problems stay in stats_)
   std::unordered_map<pid_t, std::string> unread_why_;  // processes with unreadable samples and no G
+  // Reused across samples (no allocation per sample once grown).
+  NativeStack native_;
+  LuaRuns runs_;
+  LuaFrameMerger merger_;
 };
 
 }  // namespace kperf::prof

@@ -182,10 +182,21 @@ std::string format_unwind_causes(const AssemblerStats& st) {
   return out;
 }
 
+std::string format_lua_causes(const LuaSpliceStats& l) {
+  std::string out;
+  for (size_t i = 0; i < kLuaSpliceCauses; ++i) {
+    if (l.causes[i] == 0) continue;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", lua_splice_cause_name(static_cast<LuaSpliceCause>(i)),
+                       l.causes[i]);
+  }
+  return out;
+}
+
 std::string format_summary(const RecordSummary& s) {
   const auto& st = s.stacks;
   const auto& l = s.lua;
   const std::string causes = format_unwind_causes(st);
+  const std::string lua_causes = format_lua_causes(l);
   return fmt::format(
       "{} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
       "unwound to a root, {} unwind failures{}, {} user stack read failures, {} processes",
@@ -194,9 +205,9 @@ std::string format_summary(const RecordSummary& s) {
          (l.vm_samples == 0
               ? std::string()
               : fmt::format("; lua: {} samples in LuaJIT code ({} with Lua frames, {} in a VM kperf cannot read), "
-                            "{} in traces, {} with captured VM state, {} incomplete walks",
+                            "{} in traces, {} with captured VM state, {} incomplete walks{}",
                             l.vm_samples, l.lua_samples, l.unreadable, l.trace_samples, l.captured,
-                            l.walk_errors));
+                            l.walk_errors, lua_causes.empty() ? std::string() : " (failures: " + lua_causes + ")"));
 }
 
 std::vector<std::string> lua_problem_lines(const RecordSummary& s) {

@@ -79,6 +79,8 @@ class Recorder {
 std::string format_summary(const RecordSummary& s);
 // The unwind failures by cause, non-zero ones only: "no_cfi 3, jit_code 2" ("" if none).
 std::string format_unwind_causes(const AssemblerStats& st);
+// The Lua splice failures by cause, non-zero ones only: "walk_stopped 3, no_cframe 1".
+std::string format_lua_causes(const LuaSpliceStats& l);
 // One line per process with a LuaJIT VM kperf could not read (build-id, path, what
 // failed), for the caller to print before the summary; --no-lua is the way not to try.
 std::vector<std::string> lua_problem_lines(const RecordSummary& s);

@@ -40,6 +40,7 @@ void add_summary(prof::RecordSummary& to, const prof::RecordSummary& s) {
   to.lua.captured += s.lua.captured;
   to.lua.walk_errors += s.lua.walk_errors;
   to.lua.unreadable += s.lua.unreadable;
+  for (size_t i = 0; i < prof::kLuaSpliceCauses; ++i) to.lua.causes[i] += s.lua.causes[i];
   for (const auto& p : s.lua.problems)
     if (std::find(to.lua.problems.begin(), to.lua.problems.end(), p) == to.lua.problems.end())
       to.lua.problems.push_back(p);
@@ -57,6 +58,13 @@ nlohmann::json unwind_causes_json(const prof::AssemblerStats& st) {
   nlohmann::json o = nlohmann::json::object();
   for (size_t i = 0; i < prof::kUnwindCauses; ++i)
     o[std::string(prof::unwind_cause_name(static_cast<prof::UnwindCause>(i)))] = st.unwind_causes[i];
+  return o;
+}
+
+nlohmann::json lua_causes_json(const prof::LuaSpliceStats& l) {
+  nlohmann::json o = nlohmann::json::object();
+  for (size_t i = 0; i < prof::kLuaSpliceCauses; ++i)
+    o[std::string(prof::lua_splice_cause_name(static_cast<prof::LuaSpliceCause>(i)))] = l.causes[i];
   return o;
 }
 
@@ -79,7 +87,8 @@ nlohmann::json sampler_json(const prof::RecordSummary& s) {
             {"captured_vm_state", s.lua.captured},
             {"walk_errors", s.lua.walk_errors},
             {"unreadable_vm_samples", s.lua.unreadable},
-            {"unreadable_vms", s.lua.problems}}},
+            {"unreadable_vms", s.lua.problems},
+            {"failures_by_cause", lua_causes_json(s.lua)}}},
           {"seconds", s.seconds},
           {"end_reason", s.end_reason}};
 }

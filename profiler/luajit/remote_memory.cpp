@@ -12,12 +12,14 @@ RemoteMemory::RemoteMemory(pid_t pid, std::size_t max_pages) : pid_(pid), max_pa
   pages_.reserve(max_pages_);
 }
 
-void RemoteMemory::add_snapshot(std::uint64_t addr, std::vector<unsigned char> bytes) {
-  snapshots_.push_back(Snapshot{addr, std::move(bytes)});
+void RemoteMemory::add_snapshot(std::uint64_t addr, std::span<const unsigned char> bytes) {
+  snapshots_.push_back(Snapshot{addr, snapshot_bytes_.size(), bytes.size()});
+  snapshot_bytes_.insert(snapshot_bytes_.end(), bytes.begin(), bytes.end());
 }
 
 void RemoteMemory::clear() {
   snapshots_.clear();
+  snapshot_bytes_.clear();
   pages_.clear();
   next_victim_ = 0;
 }
@@ -50,8 +52,8 @@ bool RemoteMemory::read(std::uint64_t addr, void* out, std::size_t len) {
   if (len == 0) return true;
   if (addr + len < addr) return false;
   for (const Snapshot& s : snapshots_) {
-    if (addr >= s.addr && addr - s.addr <= s.bytes.size() && s.bytes.size() - (addr - s.addr) >= len) {
-      std::memcpy(out, s.bytes.data() + (addr - s.addr), len);
+    if (addr >= s.addr && addr - s.addr <= s.size && s.size - (addr - s.addr) >= len) {
+      std::memcpy(out, snapshot_bytes_.data() + s.offset + (addr - s.addr), len);
       return true;
     }
   }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,8 @@ public:
   // Adds bytes captured at sample time for [addr, addr + bytes.size()): reads that fall
   // entirely inside a snapshot are served from it (no syscall, and consistent with the
   // sample even though the target kept running).
-  void add_snapshot(std::uint64_t addr, std::vector<unsigned char> bytes);
+  // The bytes are copied into a buffer that clear() keeps (no allocation per sample).
+  void add_snapshot(std::uint64_t addr, std::span<const unsigned char> bytes);
 
   // Forgets cached pages and snapshots (call once per sample / walk).
   void clear();
@@ -64,9 +66,11 @@ private:
 
   struct Snapshot {
     std::uint64_t addr;
-    std::vector<unsigned char> bytes;
+    std::size_t offset;  // in snapshot_bytes_
+    std::size_t size;
   };
   std::vector<Snapshot> snapshots_;
+  std::vector<unsigned char> snapshot_bytes_;
   pid_t pid_;
   std::size_t max_pages_;
   std::vector<Page> pages_;

@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -99,6 +102,20 @@ end
 print(acc)
 )";
 
+// The summary's Lua failures by cause add up to the counts they split: samples in a VM
+// kperf cannot read (no_vm_layout, no_global_state), incomplete walks (walk_*).
+void check_lua_causes(const std::string& err) {
+  std::smatch m;
+  const std::regex line(R"((\d+) in a VM kperf cannot read\), .* (\d+) incomplete walks(?: \(failures: ([^)]*)\))?)");
+  if (!std::regex_search(err, m, line)) return ADD_FAILURE() << "no Lua counts in kperf's summary: " << err;
+  std::map<std::string, uint64_t> causes;
+  std::istringstream in(m[3].str());
+  std::string name, count;
+  while (in >> name >> count) causes[name] = std::stoull(count);  // "name N, name N"
+  EXPECT_EQ(causes["no_vm_layout"] + causes["no_global_state"], std::stoull(m[1].str())) << err;
+  EXPECT_EQ(causes["walk_stopped"] + causes["walk_threw"], std::stoull(m[2].str())) << err;
+}
+
 // kperf record -F 499 -d 3 [extra] -- cmd; returns the folded stacks.
 std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cmd,
                           const std::vector<std::string>& extra = {}) {
@@ -110,6 +127,7 @@ std::vector<Stack> record(const TempDir& dir, const std::vector<std::string>& cm
   EXPECT_EQ(r.status, 0) << r.err;
   auto stacks = parse_folded(read_file(dir.file("out.folded")));
   EXPECT_GT(total_samples(stacks), 300u) << r.err;
+  check_lua_causes(r.err);
   return stacks;
 }
 
