@@ -15,18 +15,11 @@
 
 namespace {
 
-using kperf::test::CapturedSample;
-using kperf::test::TracedChild;
+using kperf::test::CapturedTarget;
 
-struct Fixture {
-  std::unique_ptr<TracedChild> child;
-  std::vector<CapturedSample> samples;
+struct Fixture : CapturedTarget {
   std::vector<std::vector<uint64_t>> records;  // the samples as ring buffer records
-  Fixture() {
-    child = std::make_unique<TracedChild>(UNWIND_TARGET, std::vector<std::string>{"qsort"});
-    if (!child->wait_for_line("ready") || !child->seize()) return;
-    for (int i = 0; i < 64; ++i)
-      if (auto s = child->sample()) samples.push_back(std::move(*s));
+  Fixture() : CapturedTarget(UNWIND_TARGET, 64) {
     for (const auto& s : samples) {
       std::vector<uint64_t> words((sizeof(kperf_sample) + s.stack.size() + 7) / 8);
       auto* r = reinterpret_cast<kperf_sample*>(words.data());

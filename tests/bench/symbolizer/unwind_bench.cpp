@@ -13,21 +13,10 @@
 namespace {
 
 using kperf::test::CapturedSample;
-using kperf::test::TracedChild;
+using kperf::test::CapturedTarget;
 
-struct Fixture {
-  std::unique_ptr<TracedChild> child;
-  std::vector<CapturedSample> samples;
-  Fixture() {
-    child = std::make_unique<TracedChild>(UNWIND_TARGET, std::vector<std::string>{"qsort"});
-    if (!child->wait_for_line("ready") || !child->seize()) return;
-    for (int i = 0; i < 64; ++i)
-      if (auto s = child->sample()) samples.push_back(std::move(*s));
-  }
-};
-
-Fixture& fixture() {
-  static Fixture f;
+CapturedTarget& fixture() {
+  static CapturedTarget f(UNWIND_TARGET, 64);
   return f;
 }
 

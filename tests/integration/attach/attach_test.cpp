@@ -20,6 +20,7 @@
 
 #include "tests/support/nginx_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -88,9 +89,6 @@ std::map<pid_t, long> samples_by_pid(const fs::path& folded) {
   }
   return out;
 }
-
-#define REQUIRE_ROOT() \
-  if (::geteuid() != 0) GTEST_SKIP() << "kperf attach samples with eBPF: needs root"
 
 }  // namespace
 

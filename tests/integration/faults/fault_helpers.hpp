@@ -1,9 +1,8 @@
-// Helpers of the fault tests: kperf as a child with extra environment (TMPDIR, KPERF_STOP_AT)
-// that can be caught stopped at a phase, the BPF programs a process holds, and the checks
-// every interrupted session must pass (exit status, consistent report, nothing left).
+// Helpers of the fault tests: the BPF programs a process holds, and the checks every
+// interrupted session must pass (exit status, consistent report, nothing left). kperf runs
+// as a kperf::test::KperfChild (tests/support/kperf_child.hpp).
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,102 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/profile/profile_helpers.hpp"
+#include "tests/support/kperf_child.hpp"
 
 namespace fault_test {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using kperf::test::KperfChild;
 using profile_test::read_file;
-
-// The kperf binary with `env` added to its environment, stdout/stderr in files under `dir`;
-// killed and reaped if not waited for.
-class KperfChild {
- public:
-  KperfChild(const std::vector<std::string>& args, const fs::path& dir,
-             const std::vector<std::pair<std::string, std::string>>& env)
-      : out_(dir / "stdout"), err_(dir / "stderr") {
-    std::vector<std::string> argv{KPERF_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = ::open("/dev/null", O_RDONLY);
-      ::dup2(n, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      std::vector<char*> cargv;
-      for (auto& s : argv) cargv.push_back(s.data());
-      cargv.push_back(nullptr);
-      ::execv(cargv[0], cargv.data());
-      ::_exit(127);
-    }
-  }
-  ~KperfChild() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::kill(pid_, SIGCONT);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  KperfChild(const KperfChild&) = delete;
-  KperfChild& operator=(const KperfChild&) = delete;
-
-  // Waits until kperf stops itself (KPERF_STOP_AT); false if it exited or `seconds` passed.
-  bool wait_stopped(double seconds) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (!reaped_ && Clock::now() < end) {
-      int st = 0;
-      const pid_t r = ::waitpid(pid_, &st, WNOHANG | WUNTRACED);
-      if (r == pid_ && WIFSTOPPED(st)) return true;
-      if (r == pid_) {
-        reaped_ = true;
-        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  // Waits until stderr holds `text`; false if kperf exited or `seconds` passed.
-  bool wait_err(const std::string& text, double seconds) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-      if (err().find(text) != std::string::npos) return true;
-      if (exited()) return err().find(text) != std::string::npos;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-  bool exited() {
-    if (reaped_) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      reaped_ = true;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    return reaped_;
-  }
-  // Exit status (128+signal when killed), or -1 after `seconds`.
-  int wait(double seconds) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-      if (exited()) return status_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-  pid_t pid() const { return pid_; }
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int status_ = -1;
-};
 
 // Ids of the BPF programs (fdinfo "prog_id:") and links ("link_id:") `pid` holds open.
 inline std::pair<std::set<int>, std::set<int>> bpf_ids_of(pid_t pid) {

@@ -23,13 +23,12 @@
 #include "tests/support/lua_stacks.hpp"
 #include "tests/support/nginx_recording.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace kperf::test {
 namespace {
 
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF)"
 #define REQUIRE_LUAJIT() \
   if (access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "needs Debian's luajit"
 

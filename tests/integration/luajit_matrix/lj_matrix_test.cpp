@@ -31,6 +31,7 @@
 #include "tests/support/lua_stacks.hpp"
 #include "tests/support/nginx_recording.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace kperf::test {
@@ -62,9 +63,6 @@ std::string peer_dir(const Peer& p) { return std::string(KPERF_BUILD_DIR) + "/pe
     GTEST_SKIP() << "needs the project's shared folder: KPERF_SHARED_DIR/luajit holds the LuaJIT sources"; \
   ASSERT_EQ(access((peer_dir(GetParam()) + "/.built").c_str(), F_OK), 0)                                 \
       << peer_dir(GetParam()) << " not built: run ctest -R luajit_peers_build (scripts/peers/luajit)"
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF, ptrace)"
-
 class LuajitPeer : public ::testing::TestWithParam<Peer> {};
 
 // offsetof(...) of the peer's own headers, compiled with its XCFLAGS.

@@ -25,6 +25,7 @@
 #include "tests/support/nginx_server.hpp"
 #include "tests/support/pprof_reader.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -32,9 +33,6 @@ using kperf::test::PprofProfile;
 using kperf::test::TempDir;
 
 namespace {
-
-#define REQUIRE_ROOT() \
-  if (::geteuid() != 0) GTEST_SKIP() << "kperf samples with eBPF: needs root"
 
 // `go tool pprof` with its caches in a private directory (HOME may be unwritable) and
 // no symbolization (the names are in the file; nothing goes to the network).

@@ -67,7 +67,7 @@ TEST(ProfileCompare, TwoWorkloadsSideBySideWithDiff) {
   TempDir t;
   const fs::path out = t.path / "out";
   const fs::path lab = t.path / "lab";
-  Kperf k({"profile", "--workload", "single-route", "--workload", "key-auth", "--runs", "1", "--duration", "3s",
+  KperfChild k({"profile", "--workload", "single-route", "--workload", "key-auth", "--runs", "1", "--duration", "3s",
            "-F", "199", "--out", out, "--lab-dir", lab},
           t.path);
   ASSERT_EQ(k.wait(120), 0) << k.err();
@@ -153,7 +153,7 @@ TEST(ProfileCompare, SigintDuringTheSecondSubject) {
   TempDir t;
   const fs::path out = t.path / "out";
   const fs::path lab = t.path / "lab";
-  Kperf k({"profile", "--workload", "single-route", "--workload", "key-auth", "--workload", "single-route",
+  KperfChild k({"profile", "--workload", "single-route", "--workload", "key-auth", "--workload", "single-route",
            "--runs", "1", "--duration", "4s", "--out", out, "--lab-dir", lab},
           t.path);
   // The second subject's run has begun (its phase line is written when it starts).
@@ -199,7 +199,7 @@ TEST(ProfileCompare, OptionErrors) {
   const auto one_line_error = [&](std::vector<std::string> args, const std::string& expected) {
     args.insert(args.begin(), "profile");
     args.insert(args.end(), {"--out", out.string()});
-    Kperf k(args, t.path);
+    KperfChild k(args, t.path);
     EXPECT_EQ(k.wait(30), 2);
     const std::string err = k.err();
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;

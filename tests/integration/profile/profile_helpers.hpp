@@ -1,9 +1,8 @@
-// Helpers of the `kperf profile` integration tests: the kperf binary as a child process
-// (stdout/stderr in files), temporary directories, folded stack files, and the processes
-// still using a lab run directory.
+// Helpers of the `kperf profile` integration tests: temporary directories, folded stack
+// files, and the processes still using a lab run directory. kperf runs as a
+// kperf::test::KperfChild (tests/support/kperf_child.hpp); REQUIRE_ROOT is tests/support/root.hpp.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,13 +20,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/kperf_child.hpp"
+#include "tests/support/root.hpp"
+
 namespace profile_test {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-#define REQUIRE_ROOT() \
-  if (::geteuid() != 0) GTEST_SKIP() << "kperf profile samples with eBPF: needs root"
+using kperf::test::KperfChild;
 
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -55,60 +55,6 @@ struct TempDir {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
-};
-
-// The kperf binary started with stdout/stderr in files; killed and reaped if not waited for.
-class Kperf {
- public:
-  // `path_env`: the child's PATH if not empty.
-  Kperf(const std::vector<std::string>& args, const fs::path& dir, const std::string& path_env = "")
-      : out_(dir / "stdout"), err_(dir / "stderr") {
-    std::vector<std::string> argv{KPERF_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = ::open("/dev/null", O_RDONLY);
-      ::dup2(n, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<char*> cargv;
-      for (auto& s : argv) cargv.push_back(s.data());
-      cargv.push_back(nullptr);
-      if (!path_env.empty()) ::setenv("PATH", path_env.c_str(), 1);
-      ::execv(cargv[0], cargv.data());
-      ::_exit(127);
-    }
-  }
-  ~Kperf() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Exit status (128+signal when killed), or -1 after `seconds`.
-  int wait(double seconds) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-      int st = 0;
-      pid_t r = ::waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        reaped_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-  pid_t pid() const { return pid_; }
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
 };
 
 struct Folded {

@@ -45,7 +45,7 @@ TEST(Profile, WritesEveryOutputAndCountsMatchTheAccessLog) {
   TempDir t;
   const fs::path out = t.path / "out";
   const fs::path lab = t.path / "lab";
-  Kperf k({"profile", "--runs", "2", "--duration", "3s", "-F", "199", "--out", out, "--lab-dir", lab}, t.path);
+  KperfChild k({"profile", "--runs", "2", "--duration", "3s", "-F", "199", "--out", out, "--lab-dir", lab}, t.path);
   ASSERT_EQ(k.wait(90), 0) << k.err();
   EXPECT_THAT(k.out(), HasSubstr("kperf: flame graph: " + (out / "flamegraph.svg").string()));
 
@@ -122,7 +122,7 @@ TEST(Profile, SingleRouteHasNoKeyAuthFrames) {
   REQUIRE_ROOT();
   TempDir t;
   const fs::path out = t.path / "out";
-  Kperf k({"profile", "--workload", "single-route", "--runs", "1", "--duration", "2s", "-F", "199", "--out", out},
+  KperfChild k({"profile", "--workload", "single-route", "--runs", "1", "--duration", "2s", "-F", "199", "--out", out},
           t.path);
   ASSERT_EQ(k.wait(60), 0) << k.err();
   const Folded all = read_folded(out / "profile.folded");
@@ -141,7 +141,7 @@ TEST(Profile, NonEmptyOutputDirectoryNeedsForce) {
   fs::create_directories(out);
   { std::ofstream(out / "keep.txt") << "mine\n"; }
   {
-    Kperf k({"profile", "--runs", "1", "--duration", "1s", "--out", out}, t.path);
+    KperfChild k({"profile", "--runs", "1", "--duration", "1s", "--out", out}, t.path);
     EXPECT_EQ(k.wait(30), 2);
     const std::string err = k.err();
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
@@ -149,7 +149,7 @@ TEST(Profile, NonEmptyOutputDirectoryNeedsForce) {
     EXPECT_THAT(err, HasSubstr(out.string()));
     EXPECT_FALSE(fs::exists(out / "summary.json"));
   }
-  Kperf k({"profile", "--runs", "1", "--duration", "1s", "--out", out, "--force"}, t.path);
+  KperfChild k({"profile", "--runs", "1", "--duration", "1s", "--out", out, "--force"}, t.path);
   ASSERT_EQ(k.wait(60), 0) << k.err();
   EXPECT_EQ(read_file(out / "keep.txt"), "mine\n");
   const json s = json::parse(read_file(out / "summary.json"));
@@ -167,7 +167,7 @@ TEST(Profile, WithoutPrivilegesOneErrorBeforeStartingAnything) {
   const fs::path out = t.path / "out";
   std::vector<std::string> args{"--reuid=65534", "--regid=65534", "--clear-groups", KPERF_BINARY,
                                 "profile", "--runs", "1", "--duration", "1s", "--out", out.string()};
-  // (Kperf starts KPERF_BINARY itself; here setpriv starts it as nobody.)
+  // (KperfChild starts KPERF_BINARY itself; here setpriv starts it as nobody.)
   const fs::path out_file = t.path / "stdout", err_file = t.path / "stderr";
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -201,7 +201,8 @@ TEST(Profile, KongDriversWithoutDockerOrKongFailNamingTheAlternatives) {
   const fs::path out = t.path / "out";
   {
     // No docker CLI on this PATH.
-    Kperf k({"profile", "--driver", "docker", "--version", "3.4.2", "--out", out}, t.path, "/nonexistent-kperf-test");
+    KperfChild k({"profile", "--driver", "docker", "--version", "3.4.2", "--out", out}, t.path,
+                 {{"PATH", "/nonexistent-kperf-test"}});
     EXPECT_EQ(k.wait(30), 2);
     const std::string err = k.err();
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
@@ -212,7 +213,7 @@ TEST(Profile, KongDriversWithoutDockerOrKongFailNamingTheAlternatives) {
   {
     const fs::path empty_prefix = t.path / "no-kong-here";
     fs::create_directories(empty_prefix);
-    Kperf k({"profile", "--driver", "local", "--version", "3.4.2", "--kong-prefix", empty_prefix, "--out", out},
+    KperfChild k({"profile", "--driver", "local", "--version", "3.4.2", "--kong-prefix", empty_prefix, "--out", out},
             t.path);
     EXPECT_EQ(k.wait(30), 2);
     const std::string err = k.err();
@@ -222,7 +223,7 @@ TEST(Profile, KongDriversWithoutDockerOrKongFailNamingTheAlternatives) {
     EXPECT_THAT(err, HasSubstr("--driver lab"));
   }
   {
-    Kperf k({"profile", "--driver", "docker", "--out", out}, t.path);
+    KperfChild k({"profile", "--driver", "docker", "--out", out}, t.path);
     EXPECT_EQ(k.wait(30), 2);
     EXPECT_THAT(k.err(), HasSubstr("--version"));
   }
@@ -236,7 +237,7 @@ TEST(Profile, SigintWritesAPartialReportAndStopsTheLab) {
   TempDir t;
   const fs::path out = t.path / "out";
   const fs::path lab = t.path / "lab";
-  Kperf k({"profile", "--runs", "3", "--duration", "30s", "--out", out, "--lab-dir", lab}, t.path);
+  KperfChild k({"profile", "--runs", "3", "--duration", "30s", "--out", out, "--lab-dir", lab}, t.path);
   const fs::path access = lab / "logs" / "gateway-access.log";
   // Wait until the first run is under way: it started and the gateway logged requests.
   const auto deadline = Clock::now() + std::chrono::seconds(40);
@@ -296,7 +297,7 @@ TEST(Profile, SigkillLeavesNoGatewayAndTheNextStartSweepsItsFolder) {
   };
   fs::path lab;
   {
-    Kperf k({"profile", "--runs", "1", "--duration", "30s", "--out", t.path / "out1"}, t.path);
+    KperfChild k({"profile", "--runs", "1", "--duration", "30s", "--out", t.path / "out1"}, t.path);
     const auto deadline = Clock::now() + std::chrono::seconds(40);
     while (Clock::now() < deadline && k.err().find("run 1/1") == std::string::npos) {
       ASSERT_EQ(::waitpid(k.pid(), nullptr, WNOHANG), 0) << "kperf exited early: " << k.err();
@@ -315,7 +316,7 @@ TEST(Profile, SigkillLeavesNoGatewayAndTheNextStartSweepsItsFolder) {
   EXPECT_THAT(processes_using(lab), ::testing::IsEmpty()) << "no gateway process outlives a SIGKILLed kperf";
   ASSERT_TRUE(fs::exists(lab)) << "SIGKILL leaves the folder (nothing can run on SIGKILL)";
 
-  Kperf next({"profile", "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out", t.path / "out2"}, t.path);
+  KperfChild next({"profile", "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out", t.path / "out2"}, t.path);
   ASSERT_EQ(next.wait(120), 0) << next.err();
   EXPECT_FALSE(fs::exists(lab)) << "the next kperf removes the folder of the dead one";
   EXPECT_THAT(lab_dirs(), ::testing::IsEmpty()) << "and its own";
@@ -335,7 +336,7 @@ TEST(Profile, ShellMetacharactersInNamesAreJustText) {
                     << "    - name: \"svc " << inject << "\"\n      url: http://kperf-upstream/test\n"
                     << "      routes:\n        - name: \"route " << inject << "\"\n"
                     << "          paths: [\"/s1-r1\"]\n";
-  Kperf k({"profile", "--workload", wl.string(), "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out",
+  KperfChild k({"profile", "--workload", wl.string(), "--runs", "1", "--duration", "1s", "--warmup", "0s", "--out",
            t.path / "out"},
           t.path);
   const int status = k.wait(120);

@@ -17,13 +17,11 @@
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace kperf::test {
 namespace {
-
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF + perf events)"
 
 uint64_t samples_of(const std::vector<Stack>& stacks, const std::string& root) {
   uint64_t n = 0;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -105,6 +106,19 @@ class TracedChild {
  private:
   pid_t pid_ = -1;
   FILE* out_ = nullptr;
+};
+
+// The benchmarks' input: the test target `path qsort` seized, and up to `count` stacks
+// captured from it (none when it never gets ready or ptrace is refused).
+struct CapturedTarget {
+  std::unique_ptr<TracedChild> child;
+  std::vector<CapturedSample> samples;
+  CapturedTarget(const std::string& path, int count)
+      : child(std::make_unique<TracedChild>(path, std::vector<std::string>{"qsort"})) {
+    if (!child->wait_for_line("ready") || !child->seize()) return;
+    for (int i = 0; i < count; ++i)
+      if (auto s = child->sample()) samples.push_back(std::move(*s));
+  }
 };
 
 }  // namespace kperf::test
