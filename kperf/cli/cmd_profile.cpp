@@ -27,6 +27,7 @@
 #include "kperf/report/charts.hpp"
 #include "kperf/cli/command.hpp"
 #include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/driver_kind.hpp"
 #include "kperf/gateway/driver_local.hpp"
 #include "kperf/gateway/kong_driver.hpp"
 #include "kperf/gateway/kong_select.hpp"
@@ -57,7 +58,7 @@ struct ProfileArgs {
   std::string warmup;
   std::string out;
   bool force = false;
-  std::string driver;  // lab, local, docker; empty: lab, or for --version the Kong found (local, else docker)
+  std::optional<DriverKind> driver;  // none: lab, or for --version the Kong found (local, else docker)
   std::vector<std::string> versions;  // Kong versions; several: compared
   std::string kong_prefix;  // the local driver's Kong
   std::string focus;
@@ -98,7 +99,7 @@ struct TempWorkDir {
 
 // Kong itself (local or docker driver), DB-less with the workload's config pointed at
 // the lab's upstream, written by the driver in the format of the Kong it runs.
-std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driver, const KongVersionSpec& version,
+std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, DriverKind driver, const KongVersionSpec& version,
                                    const Workload& w, int upstream_port, const fs::path& work_dir) {
   KongGatewaySpec spec;
   spec.version = version;
@@ -111,7 +112,7 @@ std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, const std::string& driv
   // Readable by Kong's own user too (docker mounts the config into the container).
   fs::permissions(work_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                 fs::perms::others_read | fs::perms::others_exec);
-  if (driver == "docker") {
+  if (driver == DriverKind::docker) {
     DockerOptions docker;
     docker.remove_on_crash = true;  // a container never outlives kperf
     return std::make_unique<DockerKong>(spec, docker);
@@ -126,7 +127,7 @@ struct Subject {
   Workload workload;
   RunPlan plan;
   std::optional<KongVersionSpec> version;  // Kong; nullopt: the lab
-  std::string driver;  // lab, local or docker
+  DriverKind driver = DriverKind::lab;
   std::string name;    // what a comparison calls it: the workload's name or the version
   std::string label;   // its folder under --out in a comparison
 };
@@ -160,7 +161,7 @@ SubjectRun profile_subject(const ProfileArgs& a, const Subject& s, const fs::pat
   if (kong) {
     kong_dir.emplace();
     kong_gateway = make_kong(a, s.driver, *s.version, workload, lab.lab().upstream_port(), kong_dir->path);
-    progress.message(fmt::format("starting Kong {} (driver {})...", s.version->text, s.driver));
+    progress.message(fmt::format("starting Kong {} (driver {})...", s.version->text, to_string(s.driver)));
     kong_gateway->start();
   }
   const Gateway& gateway = kong ? *kong_gateway : static_cast<const Gateway&>(lab);
@@ -173,7 +174,7 @@ SubjectRun profile_subject(const ProfileArgs& a, const Subject& s, const fs::pat
   ctx.workload = workload.name();
   ctx.description = workload.description();
   ctx.origin = workload.origin();
-  ctx.driver = kong ? fmt::format("{} (Kong {})", s.driver, s.version->text) : "lab";
+  ctx.driver = kong ? fmt::format("{} (Kong {})", to_string(s.driver), s.version->text) : "lab";
   ctx.subject = fmt::format("workload {} ({}), {}", ctx.workload, ctx.description, gateway.description());
   ctx.target_url = base_url;
   ctx.plan = plan;
@@ -288,9 +289,9 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
 
     ComparisonContext ctx;
     ctx.kind = kind;
-    ctx.driver = subjects.front().driver;
+    ctx.driver = to_string(subjects.front().driver);
     for (const auto& s : subjects) {
-      if (s.driver != ctx.driver) ctx.driver = "per version (see each summary.txt)";
+      if (s.driver != subjects.front().driver) ctx.driver = "per version (see each summary.txt)";
     }
     ctx.plan = plan_line(subjects.front().plan);
     for (const auto& s : subjects) {
@@ -339,15 +340,13 @@ int run_comparison(const ProfileArgs& a, std::vector<Subject>& subjects, const s
 }
 
 int run_profile_command(const ProfileArgs& a) {
-  if (!a.driver.empty() && a.driver != "lab" && a.driver != "docker" && a.driver != "local") {
-    throw UsageError(fmt::format("--driver {}: unknown; use lab, docker or local", a.driver));
-  }
-  if (a.driver == "lab" && !a.versions.empty()) {
+  if (a.driver == DriverKind::lab && !a.versions.empty()) {
     throw UsageError("--driver lab runs the built-in lab gateway, which has no version: drop --driver to run Kong "
                      "--version V (a local Kong, else Docker), or pick --driver local or docker");
   }
-  if ((a.driver == "local" || a.driver == "docker") && a.versions.empty()) {
-    throw UsageError(fmt::format("--driver {} needs --version (a Kong release such as 3.4.2, or git:REF)", a.driver));
+  if (a.driver && *a.driver != DriverKind::lab && a.versions.empty()) {
+    throw UsageError(
+        fmt::format("--driver {} needs --version (a Kong release such as 3.4.2, or git:REF)", to_string(*a.driver)));
   }
   std::vector<std::string> workload_names = a.workloads;
   if (workload_names.empty()) workload_names.emplace_back(kDefaultWorkload);
@@ -356,7 +355,7 @@ int run_profile_command(const ProfileArgs& a) {
         "compare either workloads or versions: several --workload with one --version, or several --version "
         "with one --workload");
   }
-  if (!a.kong_prefix.empty() && (a.versions.empty() || a.driver == "docker")) {
+  if (!a.kong_prefix.empty() && (a.versions.empty() || a.driver == DriverKind::docker)) {
     throw UsageError("--kong-prefix names a local Kong: it needs --version (and no --driver docker)");
   }
   std::vector<KongVersionSpec> versions;
@@ -416,14 +415,13 @@ int run_profile_command(const ProfileArgs& a) {
   local.kong_prefix = a.kong_prefix;
   for (auto& s : subjects) {
     if (!s.version) {
-      s.driver = "lab";
+      s.driver = DriverKind::lab;
       if (s.workload.load().target == LoadSpec::Target::Gateway) s.workload.check_lab();
       continue;
     }
-    s.driver = a.driver.empty() ? choose_kong_driver(*s.version, local, bounded_runner(std::chrono::seconds(60)))
-                                : a.driver;
-    if (s.driver == "docker") check_docker_available(default_runner());  // names the alternatives
-    if (s.driver == "local" && local_kong_candidates(local).empty()) {
+    s.driver = a.driver ? *a.driver : choose_kong_driver(*s.version, local, bounded_runner(std::chrono::seconds(60)));
+    if (s.driver == DriverKind::docker) check_docker_available(default_runner());  // names the alternatives
+    if (s.driver == DriverKind::local && local_kong_candidates(local).empty()) {
       (void)find_local_kong(local);  // throws naming the alternatives: there is no Kong at all
     }
   }
@@ -441,7 +439,7 @@ int run_profile_command(const ProfileArgs& a) {
                                plan.runs, plan.runs == 1 ? "" : "s",
                                loadgen::format_time_s(std::chrono::duration<double>(plan.duration).count()),
                                subject.version ? fmt::format("Kong {} (driver {})", subject.version->text,
-                                                             subject.driver)
+                                                             to_string(subject.driver))
                                                : std::string("lab gateway")));
 
   fs::path flamegraph;
@@ -508,11 +506,13 @@ void register_profile(CLI::App& app) {
                   "comparison); refused when it "
                   "exists and is not empty, unless --force");
   cmd->add_flag("--force", a->force, "Write into an existing non-empty output directory");
-  cmd->add_option("--driver", a->driver,
-                  "How the gateway is run (default: lab; with --version, a local Kong of that version, else "
-                  "Docker): lab (the built-in lab gateway), local (an installed Kong or source tree: "
-                  "--kong-prefix, `kong` on the PATH, /usr/local, /usr/local/kong, /opt/kong, /usr) or docker "
-                  "(Kong's image kong:VERSION, needs a Docker engine)");
+  cmd->add_option_function<std::string>(
+         "--driver", [a](const std::string& name) { a->driver = driver_kinds().at(name); },
+         "How the gateway is run (default: lab; with --version, a local Kong of that version, else "
+         "Docker): lab (the built-in lab gateway), local (an installed Kong or source tree: "
+         "--kong-prefix, `kong` on the PATH, /usr/local, /usr/local/kong, /opt/kong, /usr) or docker "
+         "(Kong's image kong:VERSION, needs a Docker engine)")
+      ->check(CLI::IsMember(driver_kinds()));
   cmd->add_option("--version", a->versions,
                   "Profile Kong itself at this version: a release (2.4.0, 3.4.2) or git:REF. The workload's "
                   "declarative config is written in the format that Kong accepts. Repeat it to compare versions "

@@ -7,14 +7,14 @@
 
 namespace kperf {
 
-std::string choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
-                               const DockerOptions& docker) {
+DriverKind choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
+                              const DockerOptions& docker) {
   std::vector<std::string> found;
   std::string local_why;
   if (version.is_git() && local.kong_prefix.empty()) {
     local_why = "a git version runs locally only from a source tree given with --kong-prefix";
   } else if (match_local_kong(local, version, run, &found)) {
-    return "local";
+    return DriverKind::local;
   } else {
     std::string list;
     for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
@@ -22,7 +22,7 @@ std::string choose_kong_driver(const KongVersionSpec& version, const LocalOption
                             local_kong_search_description(local));
   }
   const CommandResult info = run({{docker.docker, "info", "--format", "{{.ServerVersion}}"}, {}});
-  if (info.ok() && !first_line(info.out).empty()) return "docker";
+  if (info.ok() && !first_line(info.out).empty()) return DriverKind::docker;
   std::string docker_why = first_line(info.err);
   if (info.exit_code == 127) docker_why = fmt::format("no {} command", docker.docker);
   if (docker_why.empty()) docker_why = fmt::format("exit status {}", info.exit_code);

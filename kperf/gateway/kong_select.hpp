@@ -4,15 +4,14 @@
 // names both ways and what was looked for.
 #pragma once
 
-#include <string>
-
 #include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/driver_kind.hpp"
 #include "kperf/gateway/driver_local.hpp"
 
 namespace kperf {
 
-// "local" or "docker"; throws std::runtime_error (one line) when neither can run it.
-std::string choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
-                               const DockerOptions& docker = {});
+// DriverKind::local or DriverKind::docker; throws std::runtime_error (one line) when neither can run it.
+DriverKind choose_kong_driver(const KongVersionSpec& version, const LocalOptions& local, const CommandRunner& run,
+                              const DockerOptions& docker = {});
 
 }  // namespace kperf

@@ -34,6 +34,11 @@ TEST(ErrorContract, BadDurations) {
   expect_one_line_error({"load", "-d", "2x", "http://127.0.0.1:9/"}, "unknown unit 'x'");
 }
 
+// A value outside an option's choices names them (parsed into its enum by CLI11).
+TEST(ErrorContract, UnknownDriverNamesTheDrivers) {
+  expect_one_line_error({"profile", "--driver", "kubernetes"}, "kubernetes not in {docker,lab,local}");
+}
+
 TEST(ErrorContract, NoCommand) { expect_one_line_error({}, "kperf --help"); }
 
 TEST(ErrorContract, UnknownCommand) { expect_one_line_error({"no-such-command"}, "no-such-command"); }

@@ -55,7 +55,7 @@ class KongSelect : public ::testing::Test {
 TEST_F(KongSelect, LocalKongOfThatVersionFirst) {
   LocalOptions o = options();
   o.usual_prefixes = {kong("old", "3.4.2"), kong("mine", "Kong 2.4.0")};
-  EXPECT_EQ(choose_kong_driver(parse_version_spec("2.4.0"), o, runner(true)), "local");
+  EXPECT_EQ(choose_kong_driver(parse_version_spec("2.4.0"), o, runner(true)), DriverKind::local);
   EXPECT_EQ(std::count(calls_.begin(), calls_.end(), "docker"), 0);  // Docker is not even asked
   const auto m = match_local_kong(o, parse_version_spec("2.4.0"), runner(true));
   ASSERT_TRUE(m);
@@ -69,8 +69,8 @@ TEST_F(KongSelect, LocalKongOfThatVersionFirst) {
 TEST_F(KongSelect, DockerWhenNoLocalKongMatches) {
   LocalOptions o = options();
   o.usual_prefixes = {kong("old", "3.4.2")};
-  EXPECT_EQ(choose_kong_driver(parse_version_spec("2.4.0"), o, runner(true)), "docker");
-  EXPECT_EQ(choose_kong_driver(parse_version_spec("git:master"), o, runner(true)), "docker");
+  EXPECT_EQ(choose_kong_driver(parse_version_spec("2.4.0"), o, runner(true)), DriverKind::docker);
+  EXPECT_EQ(choose_kong_driver(parse_version_spec("git:master"), o, runner(true)), DriverKind::docker);
 }
 
 TEST_F(KongSelect, OneLineNamingBothWaysWhenNeither) {
