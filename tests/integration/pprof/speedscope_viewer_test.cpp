@@ -20,6 +20,7 @@
 #include "tests/support/ports.hpp"
 #include "tests/support/pprof_reader.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -80,7 +81,7 @@ double percent_of(const std::string& cell) {
 }  // namespace
 
 TEST(SpeedscopeViewer, RecordedPprofOpensWithTheFilesFunctionsAndWeights) {
-  if (::geteuid() != 0) GTEST_SKIP() << "kperf samples with eBPF: needs root";
+  REQUIRE_ROOT();
   if (::access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "luajit not installed (scripts/setup installs it)";
   ASSERT_TRUE(fs::is_regular_file(kViewer + "/index.html"))
       << "speedscope's viewer is not in " << kViewer << ": scripts/setup installs it (npm)";
