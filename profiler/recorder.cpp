@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
@@ -172,24 +173,27 @@ RecordSummary Recorder::run() {
   return summary;
 }
 
-std::string format_unwind_causes(const AssemblerStats& st) {
+namespace {
+
+// "name count, name count" for the non-zero counts of an array indexed by a cause enum.
+template <typename Cause, typename Counts, typename NameOf>
+std::string format_counts(const Counts& counts, NameOf name_of) {
   std::string out;
-  for (size_t i = 0; i < kUnwindCauses; ++i) {
-    if (st.unwind_causes[i] == 0) continue;
-    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", unwind_cause_name(static_cast<UnwindCause>(i)),
-                       st.unwind_causes[i]);
+  for (size_t i = 0; i < std::size(counts); ++i) {
+    if (counts[i] == 0) continue;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name_of(static_cast<Cause>(i)), counts[i]);
   }
   return out;
 }
 
+}  // namespace
+
+std::string format_unwind_causes(const AssemblerStats& st) {
+  return format_counts<UnwindCause>(st.unwind_causes, unwind_cause_name);
+}
+
 std::string format_lua_causes(const LuaSpliceStats& l) {
-  std::string out;
-  for (size_t i = 0; i < kLuaSpliceCauses; ++i) {
-    if (l.causes[i] == 0) continue;
-    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", lua_splice_cause_name(static_cast<LuaSpliceCause>(i)),
-                       l.causes[i]);
-  }
-  return out;
+  return format_counts<LuaSpliceCause>(l.causes, lua_splice_cause_name);
 }
 
 std::string format_summary(const RecordSummary& s) {
