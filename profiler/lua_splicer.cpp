@@ -136,7 +136,7 @@ LuaSplicer::Process* LuaSplicer::process(pid_t tgid, bool adding) {
     } catch (const std::exception&) {
       // Not a failure: G is then found from a sample's registers.
     }
-    publish(tgid, *p);  // without G yet: the kernel side keeps interpreter windows
+    publish(tgid, *p);  // without G yet: the kernel side finds it in the interpreter
   }
   e.process = std::move(p);
   return e.process.get();
@@ -161,6 +161,7 @@ void LuaSplicer::publish(pid_t tgid, Process& p) {
   v.L_cframe = l.off.L_cframe;
   v.cframe_pc = l.off.cframe_pc;
   v.ref_size = l.off.ref_size;  // 4: the kernel side reads words and window only
+  v.dispatch_from_G = l.off.dispatch_from_G;
   // Coroutine resumers (profiler/luajit/resumer.hpp): the VM's C frames, and in nginx
   // ngx_lua's co_ctx through luajit2's exdata2.
   v.L_glref = l.off.L_glref;
@@ -192,7 +193,8 @@ void LuaSplicer::unreadable(pid_t tgid, const std::string& why, LuaSpliceCause c
 std::string_view lua_splice_cause_name(LuaSpliceCause c) {
   static constexpr std::array<std::string_view, kLuaSpliceCauses> names = {
       "no_vm_layout", "no_global_state", "maps_unreadable", "no_cframe",  "unwind_below_vm",
-      "walk_stopped", "walk_threw",      "native_name",     "vm_register"};
+      "walk_stopped", "walk_threw",      "native_name",     "vm_register",
+      "not_captured"};
   return names[static_cast<size_t>(c)];
 }
 
@@ -289,6 +291,10 @@ void LuaSplicer::find_global_state(Sample& c) {
   std::copy(c.s.regs().begin(), c.s.regs().end(), c.regs.r.begin());
   p.mem.clear();
   c.G = p.vm.G();
+  // The kernel side found G itself (its first sample in the interpreter): validate it.
+  const auto& w = c.s.raw->lua.words;
+  if (!c.G && (w[KPERF_LUA_W_FLAGS] & KPERF_LUA_CAPTURED) && w[KPERF_LUA_W_G] && p.vm.accept_G(p.mem, w[KPERF_LUA_W_G]))
+    c.G = p.vm.G();
   if (!c.G) c.G = p.vm.from_registers(p.mem, c.regs);
   if (!c.G && c.stopped_in_code) {
     // Trace code keeps DISPATCH in r14 too: try it (validated like any G) with rip in the VM.
@@ -324,20 +330,18 @@ void LuaSplicer::find_global_state(Sample& c) {
 void LuaSplicer::load_vm_state(Sample& c) {
   const auto& w = c.s.raw->lua.words;
   c.captured = c.G && (w[KPERF_LUA_W_FLAGS] & KPERF_LUA_CAPTURED) && w[KPERF_LUA_W_G] == *c.G;
-  if (c.captured) {
-    ++pending_.captured;
-    add_captured_state(c.s, c.layout->off, c.p.mem);
-    c.p.ngx_coctx_seen |= (w[KPERF_LUA_W_FLAGS] & KPERF_LUA_RES_NGX) != 0;
-    c.resumer = add_captured_resumer(c.s, c.layout->off, c.p.vm.nginx_main_L() && c.p.ngx_coctx_seen, c.p.mem);
-  }
-  add_captured_window(c.s, c.p.mem);
+  if (!c.captured) return;
+  ++pending_.captured;
+  add_captured_state(c.s, c.layout->off, c.p.mem);
+  c.p.ngx_coctx_seen |= (w[KPERF_LUA_W_FLAGS] & KPERF_LUA_RES_NGX) != 0;
+  c.resumer = add_captured_resumer(c.s, c.layout->off, c.p.vm.nginx_main_L() && c.p.ngx_coctx_seen, c.p.mem);
 }
 
 void LuaSplicer::native_frames(Sample& c) {
   native_.clear();
   for (uint64_t pc : c.native.pcs) native_.push(pc, c.layout->in_vm(pc));
   c.root = c.native.reached_root;
-  if (c.G) restart_below_vm(c);
+  if (c.captured) restart_below_vm(c);
 }
 
 // Trace code (vmstate >= 0), or in the interpreter but its one FDE did not unwind (VM
@@ -383,6 +387,13 @@ void LuaSplicer::restart_below_vm(Sample& c) {
 void LuaSplicer::walk_lua(Sample& c) {
   runs_.clear();
   if (!c.G) return;
+  if (!c.captured) {
+    // The VM has moved on since the sample: live reads would walk another stack.
+    fail(LuaSpliceCause::NotCaptured);
+    find_vm_groups(native_.vm, vm_groups_);
+    for (size_t g = 0; g < vm_groups_.size(); ++g) runs_.add(LuaRunFrame{"[lua:unknown]"}, true);
+    return;
+  }
   lj::FrameWalker walker(c.p.mem, *c.layout, c.p.protos);
   // A resumer runs on after the sample: only what was captured names it.
   walker.set_resumer_capture(c.captured ? &c.resumer : nullptr, false);

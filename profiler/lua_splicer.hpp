@@ -36,8 +36,10 @@ enum class LuaSpliceCause : uint8_t {
   WalkThrew,       // the Lua walk threw (part of walk_errors)
   NativeName,      // the symbolizer threw naming a frame next to Lua ("[unknown]")
   VmRegister,      // registering the VM in the BPF lua_vms map failed
+  NotCaptured,     // the kernel side did not capture the VM state (G not yet known, or its
+                   // reads failed): the VM groups show [lua:unknown], nothing read live
 };
-inline constexpr size_t kLuaSpliceCauses = 9;
+inline constexpr size_t kLuaSpliceCauses = 10;
 std::string_view lua_splice_cause_name(LuaSpliceCause c);
 
 // Counted once per sample (commit_sample): every count is part of vm_samples.
@@ -114,6 +116,7 @@ class LuaSplicer {
   // Reused across samples (no allocation per sample once grown).
   NativeStack native_;
   LuaRuns runs_;
+  std::vector<size_t> vm_groups_;  // not captured: one [lua:unknown] run per VM group
   LuaFrameMerger merger_;
 };
 

@@ -60,6 +60,7 @@ void add_captured_state(const SampleView& s, const lj::VmOffsets& o, lj::RemoteM
     if (cf) snap_ref(mem, o, cf + o.cframe_pc, w[KPERF_LUA_W_CFRAME_PC]);
   }
   add_funcs(w, KPERF_LUA_W_NFUNCS, KPERF_LUA_W_FUNCS, KPERF_LUA_NFUNCS, o, mem);
+  if (!s.lua_window.empty()) mem.add_snapshot(w[KPERF_LUA_W_WINDOW_ADDR], s.lua_window);
 }
 
 lj::ResumerCapture add_captured_resumer(const SampleView& s, const lj::VmOffsets& o, bool nginx,
@@ -87,8 +88,5 @@ lj::ResumerCapture add_captured_resumer(const SampleView& s, const lj::VmOffsets
   return c;
 }
 
-void add_captured_window(const SampleView& s, lj::RemoteMemory& mem) {
-  if (!s.lua_window.empty()) mem.add_snapshot(s.raw->lua.words[KPERF_LUA_W_WINDOW_ADDR], s.lua_window);
-}
 
 }  // namespace kperf::prof

@@ -10,7 +10,8 @@
 
 namespace kperf::prof {
 
-// G, cur_L and its stack fields, cur_L's C frame pc and the innermost frames' functions.
+// G, cur_L and its stack fields, cur_L's C frame pc, the innermost frames' functions and
+// the window of Lua stack slots.
 void add_captured_state(const SampleView& s, const lj::VmOffsets& o, lj::RemoteMemory& mem);
 
 // What the kernel side found about cur_L's resumer: its words and window as snapshots,
@@ -19,8 +20,5 @@ void add_captured_state(const SampleView& s, const lj::VmOffsets& o, lj::RemoteM
 // nginx: ngx_lua's co_ctx are found in this process (a coroutine without one is unknown).
 lj::ResumerCapture add_captured_resumer(const SampleView& s, const lj::VmOffsets& o, bool nginx,
                                         lj::RemoteMemory& mem);
-
-// The captured Lua stack window alone (the kernel side keeps it before G is known).
-void add_captured_window(const SampleView& s, lj::RemoteMemory& mem);
 
 }  // namespace kperf::prof

@@ -19,6 +19,7 @@
 /* DWARF register numbers used in kperf_sample.regs. */
 #define KPERF_REG_RBP 6
 #define KPERF_REG_RSP 7
+#define KPERF_REG_R14 14
 #define KPERF_REG_RIP 16
 
 /* kperf_sample.flags */
@@ -129,6 +130,9 @@ struct kperf_lua_vm {
   /* GC references (GCRef / MRef): 8 bytes (GC64) or 4 (then a frame is one slot; the
    * resumer is not captured). */
   __u32 ref_size;
+  /* r14 (DISPATCH) - G in the interpreter: with G 0, the kernel side derives G from a
+   * sample in the interpreter, validates it (cur_L's glref is G) and keeps it here. */
+  __u32 dispatch_from_G;
 };
 
 /* One sample. The ring buffer record is sizeof(struct kperf_sample) + the configured

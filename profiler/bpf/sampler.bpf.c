@@ -23,7 +23,8 @@ struct {
 } tgids SEC(".maps");
 
 /* LuaJIT VMs of target processes (tgid -> G, interpreter range, offsets), filled by
- * userspace once it knows G: their samples carry the VM state and a Lua stack window. */
+ * userspace once it knows a process's VM (G 0 until found, by either side): their
+ * samples carry the VM state and a Lua stack window. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __type(key, __u32);
@@ -365,37 +366,43 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
  * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record, and what
  * capture_resumer finds. The record has KPERF_LUA_WINDOW_BYTES of room at tail (offset
  * tail_off), then KPERF_LUA_RES_WINDOW_BYTES for the resumer. */
-static __always_inline void capture_lua(struct kperf_sample *s, const struct kperf_lua_vm *vm, __u8 *tail,
+/* G from r14 (r14d without GC64): DISPATCH in the interpreter and in trace code, often
+ * still in C code called from either (callee-saved). Kept only if cur_L's glref is G and
+ * vmstate is a VM state, as userspace validates it. */
+static __always_inline __u64 derive_G(const struct kperf_sample *s, const struct kperf_lua_vm *vm)
+{
+  __u64 r14 = s->regs[KPERF_REG_R14];
+  if (vm->ref_size == 4)
+    r14 &= 0xffffffffULL;
+  if (r14 <= vm->dispatch_from_G)
+    return 0;
+  const __u64 G = r14 - vm->dispatch_from_G;
+  const __u64 L = read_ref(G + vm->G_cur_L, vm->ref_size);
+  if (!L || read_ref(L + vm->L_glref, vm->ref_size) != G)
+    return 0;
+  __s32 vmstate = 0;
+  if (bpf_probe_read_user(&vmstate, sizeof(vmstate), (const void *)(G + vm->G_vmstate)) != 0 || vmstate < -7)
+    return 0;
+  return G;
+}
+
+/* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
+ * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record, and what
+ * capture_resumer finds. The record has KPERF_LUA_WINDOW_BYTES of room at tail (offset
+ * tail_off), then KPERF_LUA_RES_WINDOW_BYTES for the resumer. Until userspace knows G,
+ * the first sample with DISPATCH in r14 finds it (derive_G) and keeps it in the entry,
+ * so that samples are captured from a process's first Lua code on. */
+static __always_inline void capture_lua(struct kperf_sample *s, struct kperf_lua_vm *vm, __u8 *tail,
                                         __u64 tail_off)
 {
   __u64 *w = s->lua.words;
-  const __u64 G = vm->G;
+  __u64 G = vm->G;
   const __u64 rip = s->regs[KPERF_REG_RIP];
   if (G == 0) {
-    /* G not known yet (no sample has been in the VM): in the interpreter, keep the slots
-     * below BASE anyway — the whole window, or what lies in BASE's own page. */
-    if (rip < vm->vm_lo || rip >= vm->vm_hi)
+    G = derive_G(s, vm);
+    if (G == 0)
       return;
-    const __u64 rbase = s->regs[1];
-    if (rbase < KPERF_LUA_WINDOW_BYTES)
-      return;
-    __u64 lo = rbase - KPERF_LUA_WINDOW_BYTES;
-    if (bpf_probe_read_user(tail, KPERF_LUA_WINDOW_BYTES, (const void *)lo) != 0) {
-      __u64 n = rbase & (KPERF_PAGE_SIZE - 1);
-      asm volatile("" : "+r"(n));
-      if (n == 0 || n > KPERF_LUA_WINDOW_BYTES)
-        return;
-      lo = rbase - n;
-      if (bpf_probe_read_user(tail, n, (const void *)lo) != 0)
-        return;
-      w[KPERF_LUA_W_WINDOW_LEN] = n;
-    } else {
-      w[KPERF_LUA_W_WINDOW_LEN] = KPERF_LUA_WINDOW_BYTES;
-    }
-    w[KPERF_LUA_W_WINDOW_ADDR] = lo;
-    w[KPERF_LUA_W_WINDOW_OFF] = tail_off;
-    w[KPERF_LUA_W_FLAGS] = KPERF_LUA_WINDOW;
-    return;
+    vm->G = G;
   }
   __s32 vmstate = 0;
   if (bpf_probe_read_user(&vmstate, sizeof(vmstate), (const void *)(G + vm->G_vmstate)) != 0)
@@ -475,7 +482,7 @@ int kperf_sample(struct bpf_perf_event_data *ctx)
   }
   count(KPERF_CNT_SAMPLES);
 
-  const struct kperf_lua_vm *vm = bpf_map_lookup_elem(&lua_vms, &tgid);
+  struct kperf_lua_vm *vm = bpf_map_lookup_elem(&lua_vms, &tgid);
   struct kperf_sample *s;
   if (vm)
     s = bpf_ringbuf_reserve(&samples, sizeof(*s) + ustack_size + KPERF_LUA_WINDOW_BYTES + KPERF_LUA_RES_WINDOW_BYTES,

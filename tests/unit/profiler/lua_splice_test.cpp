@@ -240,7 +240,7 @@ TEST(LuaSpliceSteps, WindowsAndTheResumersCframesAreSnapshots) {
   v.lua_resumer_window = res_window;
   lj::RemoteMemory mem(getpid());
   const lj::ResumerCapture c = add_captured_resumer(v, o, true, mem);
-  add_captured_window(v, mem);
+  add_captured_state(v, o, mem);
   EXPECT_TRUE(c.in_vm);
   EXPECT_FALSE(c.ngx);
   EXPECT_TRUE(c.ngx_expected);
