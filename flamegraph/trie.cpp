@@ -13,6 +13,22 @@ StackTrie::StackTrie(bool record_order) : record_order_(record_order) {
   new_node(FrameTable::kNone, kNoNode);
 }
 
+void StackTrie::clear_stacks() {
+  chunks_.clear();
+  small_chunks_.clear();
+  blocks_.clear();
+  size_ = 0;
+  wide_ = WideIndex{};
+  terminals_ = NodeIndex{};
+  counts_.clear();
+  base_on_ = false;
+  order_.clear();
+  total_ = 0;
+  total_base_ = 0;
+  differential_ = false;
+  new_node(FrameTable::kNone, kNoNode);
+}
+
 void StackTrie::add_chunk() {
   constexpr std::size_t kSmallChunks = 8;  // 32k nodes, about 0.5 MB
   constexpr std::size_t kPerBlock = HugeBlock::kSize / sizeof(Chunk);

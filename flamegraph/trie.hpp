@@ -47,6 +47,10 @@ class StackTrie {
   FrameTable& frames() { return frames_; }
   const FrameTable& frames() const { return frames_; }
 
+  // Drops every stack and count but keeps the frame table, so FrameIds stay valid: the
+  // cut between two runs of a sampling session that lives across them.
+  void clear_stacks();
+
   // Adds a stack, outermost frame first, with its count; returns its leaf node.
   NodeId add(std::span<const FrameId> stack, double count);
   NodeId add(std::span<const std::string_view> stack, double count);

@@ -83,6 +83,7 @@ class LuaSplicer {
   // problems: one line per process whose VM was never read (unknown layout, or no G
   // validated), with the reason.
   LuaSpliceStats stats() const;
+  void reset_stats() { stats_ = LuaSpliceStats{}; }  // a new run of the session (problems stay)
 
  private:
   struct Process;

@@ -86,18 +86,39 @@ std::vector<ThreadSamples> Recorder::thread_samples() const {
 
 const std::vector<fg::FrameOrigin>& Recorder::frame_origins() const { return impl_->assembler->frame_origins(); }
 
+void Recorder::follow(const TargetChanges& changes, bool report) {
+  Sampler& sampler = *impl_->sampler;
+  StackAssembler& assembler = *impl_->assembler;
+  for (pid_t p : changes.added) {
+    sampler.add_tgid(p);
+    assembler.add_process(p);
+  }
+  for (pid_t p : changes.removed) sampler.remove_tgid(p);
+  if (!changes.removed.empty()) {
+    sampler.drain();  // their last samples, while their maps are still known
+    for (pid_t p : changes.removed) assembler.forget_process(p);
+  }
+  if (report && (!changes.added.empty() || !changes.removed.empty()) && opts_.on_targets_changed) {
+    opts_.on_targets_changed(changes);
+  }
+}
+
 RecordSummary Recorder::run() {
   Impl& m = *impl_;
   RecordSummary summary;
   Sampler& sampler = *m.sampler;
   StackAssembler& assembler = *m.assembler;
-
-  if (m.targets) {
-    for (pid_t p : m.targets->refresh().added) {
-      sampler.add_tgid(p);
-      assembler.add_process(p);
-    }
+  if (runs_ > 0) {  // the cut between runs: the caches and the BPF program stay
+    if (!opts_.command.empty()) throw std::logic_error("a launched command is recorded in one run only");
+    trie_.clear_stacks();
+    m.thread_counts.clear();
+    assembler.reset_stats();
+    if (m.lua) m.lua->reset_stats();
   }
+  ++runs_;
+  const SamplerCounters before = sampler.counters();
+
+  if (m.targets) follow(m.targets->refresh(), runs_ > 1);  // changes between runs are reported
   if (!opts_.command.empty()) {
     m.command = std::make_unique<LaunchedCommand>(opts_.command);
     assembler.skip_until_exec(m.command->pid(), own_comm());
@@ -131,19 +152,7 @@ RecordSummary Recorder::run() {
     if (now < next_refresh) continue;
     next_refresh = now + kRefreshInterval;
     if (m.targets) {
-      const auto changes = m.targets->refresh();
-      for (pid_t p : changes.added) {
-        sampler.add_tgid(p);
-        assembler.add_process(p);
-      }
-      for (pid_t p : changes.removed) sampler.remove_tgid(p);
-      if (!changes.removed.empty()) {
-        sampler.drain();  // their last samples, while their maps are still known
-        for (pid_t p : changes.removed) assembler.forget_process(p);
-      }
-      if ((!changes.added.empty() || !changes.removed.empty()) && opts_.on_targets_changed) {
-        opts_.on_targets_changed(changes);
-      }
+      follow(m.targets->refresh(), true);
       if (m.targets->all_gone()) {
         summary.end_reason = "targets exited";
         break;
@@ -163,7 +172,7 @@ RecordSummary Recorder::run() {
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   sampler.stop();
   sampler.drain();
-  summary.bpf = sampler.counters();
+  summary.bpf = sampler.counters().since(before);
   summary.stacks = assembler.stats();
   if (m.lua) summary.lua = m.lua->stats();
   if (m.command) {

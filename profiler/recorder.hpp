@@ -1,6 +1,8 @@
-// Recorder: one `kperf record` session — sampler + target discovery + the unwind and
-// symbolize pipeline into a stack trie — run until the duration ends, the targets are
-// gone, a launched command exits, or a stop is requested.
+// Recorder: one sampling session — sampler + target discovery + the unwind and symbolize
+// pipeline into a stack trie — whose runs last until the duration ends, the targets are
+// gone, a launched command exits, or a stop is requested. The session lives across runs
+// (`kperf profile`'s warm-up and runs): the BPF program is loaded once and the caches
+// (symbols, CFI, LuaJIT detection, prototypes) stay warm; each run starts a new trie.
 #pragma once
 
 #include <sys/types.h>
@@ -57,7 +59,9 @@ class Recorder {
   Recorder(RecordOptions opts, const std::atomic<bool>& stop_requested);
   ~Recorder();
 
-  // Samples until an end condition; the stacks are in trie() afterwards.
+  // Samples until an end condition; this run's stacks are in trie() afterwards (until the
+  // next run), its counts in the summary. Again with `stop_requested` reset for another
+  // run; a launched command is recorded in the first run only.
   RecordSummary run();
   const fg::StackTrie& trie() const { return trie_; }
   // How each stack's count splits by process and thread (no particular order); the
@@ -67,7 +71,12 @@ class Recorder {
   const std::vector<fg::FrameOrigin>& frame_origins() const;
 
  private:
+  // Samples and maps for new targets, the last samples of gone ones; `report`: tell
+  // on_targets_changed (not for the first run's initial targets).
+  void follow(const TargetChanges& changes, bool report);
+
   struct Impl;
+  int runs_ = 0;
   RecordOptions opts_;
   const std::atomic<bool>& stop_;
   fg::StackTrie trie_;

@@ -27,6 +27,11 @@ struct SamplerCounters {
   uint64_t lost = 0;          // dropped: ring buffer full
   uint64_t kstack_errors = 0; // bpf_get_stack failures
   uint64_t ustack_errors = 0; // user stack not readable at all
+  // The counts since `before` (the counters are the BPF program's, for the whole session).
+  SamplerCounters since(const SamplerCounters& before) const {
+    return {samples - before.samples, lost - before.lost, kstack_errors - before.kstack_errors,
+            ustack_errors - before.ustack_errors};
+  }
 };
 
 // The ring buffer a sampling rate needs: a quarter of a second of the largest records at

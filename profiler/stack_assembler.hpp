@@ -83,6 +83,7 @@ class StackAssembler {
   void skip_until_exec(pid_t tgid, std::string pre_exec_comm);
 
   const AssemblerStats& stats() const { return stats_; }
+  void reset_stats() { stats_ = AssemblerStats{}; }  // a new run of the session
   // Where native and kernel frames were first sampled (module, build-id, address), by
   // FrameId; frames past the end or with address 0 have none (Lua, root, unknown).
   const std::vector<fg::FrameOrigin>& frame_origins() const { return origins_; }

@@ -500,7 +500,8 @@ void register_profile(CLI::App& app) {
   cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
       ->default_val(99)
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--warmup", a->warmup, "Load before the first run, not measured nor sampled (e.g. 5s)");
+  cmd->add_option("--warmup", a->warmup,
+                  "Load before the first run, not measured (its samples only warm kperf's caches; e.g. 5s)");
   cmd->add_option("-o,--out", a->out,
                   "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-WORKLOAD, or -A-vs-B for a "
                   "comparison); refused when it "

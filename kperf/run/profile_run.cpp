@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <string_view>
@@ -122,72 +123,52 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
   const auto seconds = [](std::chrono::microseconds d) { return std::chrono::duration<double>(d).count(); };
   const auto phase = [&plan](std::string name) { return plan.label.empty() ? name : plan.label + ": " + name; };
 
-  if (plan.warmup.count() > 0 && !stop.load()) {
-    progress.begin(phase("warmup"), seconds(plan.warmup));
-    auto r = loadgen::run_load(plan.load_for(base_url, plan.warmup), on_progress, &stop);
-    progress.end(fmt::format("{:.1f}s, {} requests, {:.1f} req/s (not measured){}", r.runtime_s, r.requests,
-                             r.rps(), r.stopped_early ? " [interrupted]" : ""));
-    out.warmup = std::move(r);
-  }
-  out.warmup_done = !stop.load();
-
-  for (int i = 1; i <= plan.runs && !stop.load(); ++i) {
-    const auto config = plan.load_for(base_url, plan.duration);
-    prof::RecordOptions ropts;
-    ropts.pids = {master_pid};
-    ropts.sampler.frequency = plan.frequency;
-    ropts.root = plan.root;
-    std::mutex changes_mutex;
-    std::vector<std::string> changes;
-    ropts.on_targets_changed = [&](const prof::TargetChanges& c) {
-      std::string line = "workers changed:";
-      for (pid_t p : c.added) line += fmt::format(" +{}", p);
-      for (pid_t p : c.removed) line += fmt::format(" -{}", p);
-      const std::lock_guard<std::mutex> lock(changes_mutex);
-      changes.push_back(std::move(line));
-    };
-    size_t shown = 0;  // changes printed so far (from this thread only)
-    const auto show_changes = [&] {
-      const std::lock_guard<std::mutex> lock(changes_mutex);
-      for (; shown < changes.size(); ++shown) {
-        progress.message(changes[shown]);
-        out.worker_changes.push_back(changes[shown]);
-      }
-    };
-    // Ends with the load (run_stop); the duration is only a backstop.
-    ropts.duration_s = seconds(plan.duration) + 30;
-    std::atomic<bool> run_stop{false};
-    auto recorder = std::make_unique<prof::Recorder>(std::move(ropts), run_stop);
-    if (out.start_unix_ns == 0) {
-      out.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  // One sampling session for the warm-up and every run: the BPF program is loaded once,
+  // and the warm-up's samples (dropped) warm the symbol, CFI and LuaJIT caches, so that
+  // no measured run pays for them. Each run gets a trie of its own.
+  prof::RecordOptions ropts;
+  ropts.pids = {master_pid};
+  ropts.sampler.frequency = plan.frequency;
+  ropts.root = plan.root;
+  std::mutex changes_mutex;
+  std::vector<std::string> changes;
+  ropts.on_targets_changed = [&](const prof::TargetChanges& c) {
+    std::string line = "workers changed:";
+    for (pid_t p : c.added) line += fmt::format(" +{}", p);
+    for (pid_t p : c.removed) line += fmt::format(" -{}", p);
+    const std::lock_guard<std::mutex> lock(changes_mutex);
+    changes.push_back(std::move(line));
+  };
+  size_t shown = 0;  // changes printed so far (from this thread only)
+  const auto show_changes = [&] {
+    const std::lock_guard<std::mutex> lock(changes_mutex);
+    for (; shown < changes.size(); ++shown) {
+      progress.message(changes[shown]);
+      out.worker_changes.push_back(changes[shown]);
     }
-
-    prof::RecordSummary summary;
-    std::exception_ptr record_error;
+  };
+  // A run ends with its load (run_stop); the duration is only a backstop.
+  ropts.duration_s = seconds(std::max(plan.warmup, plan.duration)) + 30;
+  std::atomic<bool> run_stop{false};
+  prof::Recorder recorder(std::move(ropts), run_stop);
+  const auto load_progress = [&](const loadgen::Progress& p) {
+    show_changes();  // progress is called from this thread
+    on_progress(p);
+  };
+  // Samples on another thread while `load` runs on this one.
+  const auto sampled = [&](auto&& load) {
+    run_stop.store(false);
+    std::pair<loadgen::LoadResult, prof::RecordSummary> r;
+    std::exception_ptr record_error, load_error;
     std::thread sampler([&] {
       try {
-        summary = recorder->run();
+        r.second = recorder.run();
       } catch (...) {
         record_error = std::current_exception();
       }
     });
-    progress.begin(phase(fmt::format("run {}/{}", i, plan.runs)), seconds(plan.duration));
-    loadgen::LoadResult load;
-    std::exception_ptr load_error;
     try {
-      if (plan.with_load) {
-        load = loadgen::run_load(
-            config,
-            [&](const loadgen::Progress& p) {
-              show_changes();  // progress is called from this thread
-              on_progress(p);
-            },
-            &stop);
-      } else {
-        load = sample_only(plan.duration, stop, progress, show_changes);
-      }
+      r.first = load();
     } catch (...) {
       load_error = std::current_exception();
     }
@@ -196,6 +177,30 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     show_changes();
     if (load_error) std::rethrow_exception(load_error);
     if (record_error) std::rethrow_exception(record_error);
+    return r;
+  };
+
+  if (plan.warmup.count() > 0 && !stop.load()) {
+    progress.begin(phase("warmup"), seconds(plan.warmup));
+    auto r = sampled([&] { return loadgen::run_load(plan.load_for(base_url, plan.warmup), load_progress, &stop); })
+                 .first;
+    progress.end(fmt::format("{:.1f}s, {} requests, {:.1f} req/s (not measured){}", r.runtime_s, r.requests,
+                             r.rps(), r.stopped_early ? " [interrupted]" : ""));
+    out.warmup = std::move(r);
+  }
+  out.warmup_done = !stop.load();
+
+  for (int i = 1; i <= plan.runs && !stop.load(); ++i) {
+    if (out.start_unix_ns == 0) {
+      out.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    }
+    progress.begin(phase(fmt::format("run {}/{}", i, plan.runs)), seconds(plan.duration));
+    auto [load, summary] = sampled([&] {
+      return plan.with_load ? loadgen::run_load(plan.load_for(base_url, plan.duration), load_progress, &stop)
+                            : sample_only(plan.duration, stop, progress, show_changes);
+    });
 
     RunResult run;
     run.index = i;
@@ -204,11 +209,10 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     run.record = summary;
     // The recorder is stopped when the load ends: "interrupted" only if a signal cut it.
     if (run.record.end_reason == "interrupted" && !run.interrupted) run.record.end_reason = "duration";
-    fg::merge_stacks(recorder->trie(), run.stacks);
+    fg::merge_stacks(recorder.trie(), run.stacks);
     fg::merge_stacks(run.stacks, out.combined);
-    merge_pprof_stacks(recorder->trie(), recorder->thread_samples(), recorder->frame_origins(), out.combined,
+    merge_pprof_stacks(recorder.trie(), recorder.thread_samples(), recorder.frame_origins(), out.combined,
                        out.pprof);
-    recorder.reset();
     progress.end(run_line(run.load, run.record, run.interrupted, plan.with_load));
     out.runs.push_back(std::move(run));
   }

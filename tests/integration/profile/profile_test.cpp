@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -130,6 +131,61 @@ TEST(Profile, SingleRouteHasNoKeyAuthFrames) {
   EXPECT_TRUE(lua_frames_present(all));  // the gateway's Lua code runs here too
   EXPECT_FALSE(any_stack(all, [](const std::string& st) { return st.find(kKeyAuthChunk) != std::string::npos; }));
   EXPECT_EQ(json::parse(read_file(out / "summary.json"))["workload"]["name"], "single-route");
+}
+
+// The BPF program ids kperf holds now (its bpf-prog fds' fdinfo "prog_id").
+std::set<std::string> bpf_prog_ids(pid_t pid) {
+  std::set<std::string> ids;
+  std::error_code ec;
+  const fs::path fds = fs::path("/proc") / std::to_string(pid) / "fd";
+  for (const auto& e : fs::directory_iterator(fds, ec)) {
+    std::error_code lec;
+    if (fs::read_symlink(e.path(), lec).string() != "anon_inode:bpf-prog") continue;
+    std::ifstream info(fs::path("/proc") / std::to_string(pid) / "fdinfo" / e.path().filename());
+    for (std::string line; std::getline(info, line);) {
+      if (line.starts_with("prog_id:")) ids.insert(line.substr(8));
+    }
+  }
+  return ids;
+}
+
+// One sampling session for the warm-up and all runs: the same BPF program all along (it
+// was loaded anew for every run), and each run's stacks are its own (the trie is cut
+// between runs; the warm-up's samples are dropped).
+TEST(Profile, OneSamplingSessionAcrossTheRuns) {
+  REQUIRE_ROOT();
+  TempDir t;
+  const fs::path out = t.path / "out";
+  KperfChild k({"profile", "--workload", "single-route", "--runs", "3", "--duration", "2s", "--warmup", "2s", "-F",
+                "199", "-c", "4", "-t", "1", "--out", out},
+               t.path);
+  std::set<std::string> ids;
+  int polls_with_prog = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!k.exited() && std::chrono::steady_clock::now() < deadline) {
+    const auto now = bpf_prog_ids(k.pid());
+    if (!now.empty()) ++polls_with_prog;
+    ids.insert(now.begin(), now.end());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(k.wait(30), 0) << k.err();
+  EXPECT_GT(polls_with_prog, 20) << "kperf's BPF program was seen in too few polls";
+  EXPECT_EQ(ids.size(), 1u) << "BPF programs loaded: " << ids.size();
+
+  const json s = json::parse(read_file(out / "summary.json"));
+  ASSERT_EQ(s["runs"].size(), 3u);
+  double sum = 0;
+  for (int i = 1; i <= 3; ++i) {
+    const Folded run = read_folded(out / ("run-" + std::to_string(i) + ".folded"));
+    const auto samples = s["runs"][i - 1]["sampler"]["samples"].get<double>();
+    EXPECT_GT(run.total, 0) << "run " << i;
+    EXPECT_EQ(run.total, samples) << "run " << i << ": its folded stacks are its own samples";
+    // 2 s at 199 Hz of (at most) 2 CPUs: a run holding the warm-up's or another run's
+    // samples would be over.
+    EXPECT_LE(samples, 2 * 199 * 2.5) << "run " << i;
+    sum += run.total;
+  }
+  EXPECT_DOUBLE_EQ(read_folded(out / "profile.folded").total, sum);
 }
 
 // An existing non-empty output directory is refused (one line, status 2, before the

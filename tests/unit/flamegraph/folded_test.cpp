@@ -129,6 +129,29 @@ TEST(FoldedWriter, SortedLikeFlamegraphPlInput) {
   EXPECT_EQ(out.str(), "a 3\na;b 6\nb;x 1\n");
 }
 
+TEST(StackTrie, ClearStacksKeepsTheFrames) {
+  StackTrie trie;
+  FoldedReader r(trie);
+  std::string many;  // past one chunk of nodes and past the wide-children threshold
+  for (int i = 0; i < 6000; ++i) many += "root;f" + std::to_string(i) + " 1\n";
+  r.add_text(many + "a;b 2\n", "in");
+  const FrameId b = trie.frames().find("b");
+  ASSERT_NE(b, FrameTable::kNone);
+  const std::size_t frames = trie.frames().size();
+  trie.clear_stacks();
+  EXPECT_EQ(trie.size(), 1u);  // the root
+  EXPECT_EQ(trie.total(), 0);
+  EXPECT_EQ(trie.first_child_of(StackTrie::kRoot), StackTrie::kNoNode);
+  EXPECT_EQ(trie.frames().size(), frames);
+  EXPECT_EQ(trie.frames().find("b"), b);
+  FoldedReader again(trie);
+  again.add_text("a;b 5\nroot;f7 1\n", "in");
+  std::ostringstream out;
+  write_folded(trie, out);
+  EXPECT_EQ(out.str(), "a;b 5\nroot;f7 1\n");
+  EXPECT_EQ(trie.frames().size(), frames);  // nothing interned anew
+}
+
 TEST(FrameTable, InternsOnceAndGrows) {
   FrameTable t;
   for (int i = 0; i < 5000; ++i) EXPECT_EQ(t.intern("f" + std::to_string(i)), static_cast<FrameId>(i));
