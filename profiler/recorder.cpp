@@ -1,6 +1,8 @@
 // The record loop: poll the ring buffer, follow targets every second, stop cleanly.
 #include "profiler/recorder.hpp"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -97,6 +99,7 @@ void Recorder::follow(const TargetChanges& changes, bool report) {
   if (!changes.removed.empty()) {
     sampler.drain();  // their last samples, while their maps are still known
     for (pid_t p : changes.removed) assembler.forget_process(p);
+    malloc_trim(0);  // their caches' memory back to the system: a long attach stays flat
   }
   if (report && (!changes.added.empty() || !changes.removed.empty()) && opts_.on_targets_changed) {
     opts_.on_targets_changed(changes);
