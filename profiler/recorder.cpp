@@ -88,6 +88,11 @@ std::vector<ThreadSamples> Recorder::thread_samples() const {
 
 const std::vector<fg::FrameOrigin>& Recorder::frame_origins() const { return impl_->assembler->frame_origins(); }
 
+void Recorder::cut() {
+  trie_.clear_stacks();
+  impl_->thread_counts.clear();
+}
+
 void Recorder::follow(const TargetChanges& changes, bool report) {
   Sampler& sampler = *impl_->sampler;
   StackAssembler& assembler = *impl_->assembler;
@@ -113,8 +118,7 @@ RecordSummary Recorder::run() {
   StackAssembler& assembler = *m.assembler;
   if (runs_ > 0) {  // the cut between runs: the caches and the BPF program stay
     if (!opts_.command.empty()) throw std::logic_error("a launched command is recorded in one run only");
-    trie_.clear_stacks();
-    m.thread_counts.clear();
+    cut();
     assembler.reset_stats();
     if (m.lua) m.lua->reset_stats();
   }

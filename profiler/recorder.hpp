@@ -64,6 +64,10 @@ class Recorder {
   // run; a launched command is recorded in the first run only.
   RecordSummary run();
   const fg::StackTrie& trie() const { return trie_; }
+  // Drops the stacks and per-thread counts sampled so far (frame ids and caches stay). A
+  // new run does it; `kperf agent` does it from on_poll while no window is open, so that
+  // a long-lived session holds no more than its open windows need.
+  void cut();
   // How each stack's count splits by process and thread (no particular order); the
   // counts of one leaf add up to its count in trie().
   std::vector<ThreadSamples> thread_samples() const;

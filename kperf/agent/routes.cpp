@@ -40,7 +40,7 @@ Reply index_page(const AgentView& v) {
       "<h1>kperf agent</h1>\n"
       "<p>Target ({spec}): <b>{status}</b> &mdash; {desc}</p>\n"
       "<p>State: {state}. Recordings started: {sessions}; profiles served: {served}; scrapes abandoned by "
-      "their client: {cancelled}.</p>\n"
+      "their client: {cancelled}. Stack nodes held: {held}.</p>\n"
       "<ul>\n"
       "<li><a href=\"{path}?seconds=30\">{path}?seconds=30</a> &mdash; CPU profile of the next N seconds "
       "(1 to 300, default 30) as gzipped pprof, with plugin / phase / process labels</li>\n"
@@ -52,7 +52,7 @@ Reply index_page(const AgentView& v) {
       fmt::arg("spec", html_escape(v.spec)), fmt::arg("status", v.target.ok ? "followed" : "not running"),
       fmt::arg("desc", html_escape(v.target.description)), fmt::arg("state", html_escape(state)),
       fmt::arg("sessions", v.stats.sessions), fmt::arg("served", v.stats.served),
-      fmt::arg("cancelled", v.stats.cancelled), fmt::arg("path", kProfilePath),
+      fmt::arg("cancelled", v.stats.cancelled), fmt::arg("held", v.stats.held_nodes), fmt::arg("path", kProfilePath),
       fmt::arg("auth", html_escape(v.authority)), fmt::arg("events", events.empty() ? "<li>none</li>\n" : events));
   return r;
 }

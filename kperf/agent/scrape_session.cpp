@@ -217,8 +217,11 @@ void ScrapeSession::record(pid_t master) {
         ++it;
       }
     }
+    // Nobody needs what was sampled so far: a long-lived session holds only open windows.
+    if (windows.empty() && t.size() > 1) rec->cut();
     {
       std::lock_guard lk(mu_);
+      stats_.held_nodes = t.size() - 1;
       stats_.pending = windows.size() + queue_.size();
       if (!windows.empty() || !queue_.empty()) {
         unused_since.reset();

@@ -63,6 +63,7 @@ struct SessionStats {
   std::uint64_t sessions = 0;   // recordings started since the agent started
   std::uint64_t served = 0;     // profiles answered
   std::uint64_t cancelled = 0;  // scrapes whose client went away
+  std::size_t held_nodes = 0;   // stack trie nodes held (0 between windows: the trie is cut)
 };
 
 class ScrapeSession {

@@ -481,6 +481,8 @@ TEST_F(AgentTest, KeepWarmKeepsTheSamplerLoadedBetweenScrapes) {
   const Reply index = get(agent->port(), "/");
   EXPECT_NE(index.body.find("Recordings started: 1;"), std::string::npos) << index.body;
   EXPECT_NE(index.body.find("profiles served: 2"), std::string::npos) << index.body;
+  // No window open: what was sampled is dropped at every poll (the sampler stays loaded).
+  EXPECT_NE(index.body.find("Stack nodes held: 0."), std::string::npos) << index.body;
   // Unloaded after the keep-warm time.
   EXPECT_EQ(settle(agent->pid(), idle, 4 + 10), idle);
   EXPECT_NE(get(agent->port(), "/").body.find("State: idle"), std::string::npos);
