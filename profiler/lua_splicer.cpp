@@ -17,7 +17,6 @@
 #include "profiler/lua_vm_capture.hpp"
 #include "profiler/luajit/find_vm.hpp"
 #include "profiler/luajit/frame_walker.hpp"
-#include "profiler/luajit/process_maps.hpp"
 #include "profiler/luajit/proto_cache.hpp"
 #include "profiler/luajit/remote_memory.hpp"
 #include "profiler/luajit/resumer.hpp"
@@ -26,8 +25,6 @@ namespace kperf::prof {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-constexpr auto kMapsReread = std::chrono::milliseconds(1000);
-constexpr auto kUselessReread = std::chrono::milliseconds(1);
 // Detection attempts for a process without LuaJIT, 100 ms apart, then twice as long each
 // time (~12 s in all): a shared libluajit is mapped a moment after exec.
 constexpr int kDetectTries = 8;
@@ -47,11 +44,7 @@ struct LuaSplicer::Process {
   // to VM groups (to show a C function called from Lua once).
   std::unordered_map<uint64_t, std::string> native_names;
   bool name_failed = false;  // a native_name lookup threw (reset by the caller)
-  bool maps_failed = false;  // the last in_anon_code could not re-read the maps
   uint64_t published_G = 0;
-  std::vector<lj::Mapping> maps;
-  Clock::time_point maps_read{};
-  Clock::time_point useless_reread{};
 
   const std::string& native_name(sym::Session& session, uint64_t pc, bool is_return) {
     if (native_names.size() >= (1u << 16)) native_names.clear();
@@ -65,42 +58,6 @@ struct LuaSplicer::Process {
       }
     }
     return it->second;
-  }
-
-  // True if pc lies in an anonymous mapping the CPU ran in (LuaJIT machine code). Maps
-  // read before the sample was taken (`sample_ns`, CLOCK_MONOTONIC like steady_clock)
-  // that do not show pc in executable memory are re-read at once: trace code is mapped
-  // while samples queue, and a 1 s wait made a third of a busy run's samples fail
-  // (issue 17). An anonymous mapping not executable when read still counts: the JIT makes
-  // its code areas writable while it adds a trace. A re-read that found no mapping at all
-  // blocks the next one for kUselessReread (junk pcs): 1 ms, since a single stale pc (the
-  // old image's, in a sample taken inside execve) used to hide a new trace for 20 ms.
-  bool in_anon_code(uint64_t pc, uint64_t sample_ns) {
-    const auto find = [&]() -> const lj::Mapping* {
-      for (const auto& m : maps) {
-        if (pc >= m.start && pc < m.end) return &m;
-      }
-      return nullptr;
-    };
-    maps_failed = false;
-    const lj::Mapping* hit = find();
-    if (hit && hit->exec) return hit->path.empty();
-    const auto now = Clock::now();
-    const auto read_ns = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(maps_read.time_since_epoch()).count());
-    const bool stale = read_ns < sample_ns && now - useless_reread >= kUselessReread;
-    if (stale || now - maps_read >= kMapsReread) {
-      maps_read = now;
-      try {
-        maps = lj::read_process_maps(vm.pid());
-      } catch (const std::exception&) {
-        maps_failed = true;
-        return false;
-      }
-      hit = find();
-      useless_reread = hit ? Clock::time_point{} : now;
-    }
-    return hit && hit->path.empty();
   }
 };
 
@@ -270,8 +227,9 @@ bool LuaSplicer::runs_lua(Sample& c) {
   };
   c.any_vm = std::any_of(c.native.pcs.begin(), c.native.pcs.end(), in_luajit);
   if (!c.native.reached_root) {
-    c.stopped_in_code = c.p.in_anon_code(c.native.pcs.back(), c.s.time_ns());
-    if (c.p.maps_failed) fail(LuaSpliceCause::MapsUnreadable);
+    bool unreadable = false;
+    c.stopped_in_code = session_.in_anon_code(c.tgid, c.native.pcs.back(), c.s.time_ns(), unreadable);
+    if (unreadable) fail(LuaSpliceCause::MapsUnreadable);
   }
   if (!c.any_vm && !c.stopped_in_code) return false;
   if (!c.p.vm.usable()) {

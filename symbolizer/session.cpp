@@ -89,6 +89,25 @@ struct SessionImpl {
     return procs.emplace(pid, std::move(p)).first->second.get();
   }
 
+  // Whether a re-read for addr may happen now: not within 20 ms of a useless one in
+  // addr's 1 MiB region, nor within 1 ms of one elsewhere (see mapping()).
+  bool may_reread(const ProcessData& p, uint64_t addr) const {
+    if (p.last_useless_reread == Clock::time_point{}) return true;
+    const auto since = Clock::now() - p.last_useless_reread;
+    return since > std::chrono::milliseconds(20) ||
+           ((addr >> 20) != p.last_useless_region && since > std::chrono::milliseconds(1));
+  }
+  // Re-reads the maps for addr; the mapping now containing it, or null (a useless re-read).
+  const Mapping* reread(ProcessData& p, uint64_t addr) {
+    read(p);
+    const Mapping* m = find_mapping(p.maps, addr);
+    if (!m) {
+      p.last_useless_reread = Clock::now();
+      p.last_useless_region = addr >> 20;
+    }
+    return m;
+  }
+
   // The mapping index for addr, re-reading the maps when no known mapping contains it
   // (dlopen, reload, new JIT code). A re-read that did not help blocks further ones for
   // 20 ms for addresses in its 1 MiB region, so a stream of junk addresses does not
@@ -104,20 +123,7 @@ struct SessionImpl {
       }
     }
     const Mapping* m = find_mapping(p.maps, addr);
-    if (!m && !p.gone) {
-      auto now = Clock::now();
-      const uint64_t region = addr >> 20;
-      const auto since = now - p.last_useless_reread;
-      if (p.last_useless_reread == Clock::time_point{} || since > std::chrono::milliseconds(20) ||
-          (region != p.last_useless_region && since > std::chrono::milliseconds(1))) {
-        read(p);
-        m = find_mapping(p.maps, addr);
-        if (!m) {
-          p.last_useless_reread = now;
-          p.last_useless_region = region;
-        }
-      }
-    }
+    if (!m && !p.gone && may_reread(p, addr)) m = reread(p, addr);
     if (!m) return nullptr;
     *index = static_cast<size_t>(m - p.maps.data());
     p.last_hit = *index;
@@ -233,6 +239,24 @@ std::string Session::kernel_module(uint64_t addr) {
   load_kernel_symbols();
   if (auto s = impl_->kallsyms->lookup(addr)) return std::string(s->module);
   return {};
+}
+
+bool Session::in_anon_code(pid_t pid, uint64_t pc, uint64_t sample_ns, bool& unreadable) {
+  ProcessData* p = impl_->proc(pid);
+  unreadable = false;
+  const Mapping* m = find_mapping(p->maps, pc);
+  if (m && m->exec) return m->path.empty();
+  const auto now = Clock::now();
+  const auto read_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(p->last_read.time_since_epoch()).count());
+  if ((read_ns < sample_ns && impl_->may_reread(*p, pc)) || now - p->last_read >= std::chrono::seconds(1)) {
+    m = impl_->reread(*p, pc);
+    if (p->gone) {
+      unreadable = true;
+      return false;
+    }
+  }
+  return m && m->path.empty();
 }
 
 std::optional<MappedModule> Session::find_module(pid_t pid, uint64_t addr) {

@@ -110,6 +110,14 @@ class Session {
   // Which file maps `addr` in `pid` (re-reads the maps once if no mapping is known).
   std::optional<MappedModule> find_module(pid_t pid, uint64_t addr);
 
+  // Whether `pc` lies in an anonymous mapping (JIT machine code) of `pid`, for a sample
+  // taken at `sample_ns` (CLOCK_MONOTONIC). Maps read before the sample that do not show
+  // pc as executable are re-read (a JIT maps its code while samples queue; it makes an
+  // area writable while it adds code, so a non-executable anonymous mapping still counts),
+  // as are maps older than a second; a re-read that explains nothing blocks the next one
+  // like a miss does (see mapping()). `unreadable`: the maps could not be read (gone).
+  bool in_anon_code(pid_t pid, uint64_t pc, uint64_t sample_ns, bool& unreadable);
+
   // Function and source line of a runtime address (no pc-1 adjustment).
   AddressInfo describe(pid_t pid, uint64_t addr);
 

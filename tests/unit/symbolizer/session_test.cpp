@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -95,6 +97,39 @@ TEST(Session, JitCodeFromPerfMapAfterMapsReread) {
   EXPECT_EQ(mm->map_start, addr);
   unlink(path.c_str());
   munmap(code, len);
+}
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// JIT code for the Lua splicer: anonymous mappings count, file-backed code does not; code
+// mapped after the maps were read is found for a sample taken after that read, and a
+// mapping that is not executable when read (a JIT adding code) still counts.
+TEST(Session, AnonymousCodeIsFoundForSamplesAfterTheMapsRead) {
+  Session s;
+  s.add_process(getpid());
+  bool unreadable = true;
+  EXPECT_FALSE(s.in_anon_code(getpid(), reinterpret_cast<uint64_t>(&kperf_session_probe), monotonic_ns(), unreadable));
+  EXPECT_FALSE(unreadable);
+  const size_t len = 4096;
+  void* code = mmap(nullptr, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(code, MAP_FAILED);
+  const auto addr = reinterpret_cast<uint64_t>(code);
+  const auto reads = s.stats().maps_reads;
+  EXPECT_TRUE(s.in_anon_code(getpid(), addr + 8, monotonic_ns(), unreadable));
+  EXPECT_GT(s.stats().maps_reads, reads) << "mapped after the read: the maps must be read again";
+  void* rw = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(rw, MAP_FAILED);
+  EXPECT_TRUE(s.in_anon_code(getpid(), reinterpret_cast<uint64_t>(rw), monotonic_ns(), unreadable));
+  munmap(rw, len);
+  munmap(code, len);
+  // Unmapped now and a sample before the last read: no re-read, and not code.
+  const auto before = s.stats().maps_reads;
+  EXPECT_FALSE(s.in_anon_code(getpid(), 0x10, 0, unreadable));
+  EXPECT_EQ(s.stats().maps_reads, before);
 }
 
 TEST(Session, VdsoIsAModuleReadFromMemory) {
