@@ -25,7 +25,6 @@ constexpr size_t kBufSize = 16 * 1024;
 
 Connection::Connection(Worker& worker, int global_index)
     : worker_(worker),
-      socket_(worker.io()),
       timer_(worker.io()),
       buf_(new char[kBufSize]) {
   const RunShared& s = worker.shared();
@@ -40,20 +39,20 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-asio::ip::tcp::socket& Connection::socket() { return tls_ ? tls_->next_layer() : socket_; }
-
 void Connection::start() { connect(); }
 
 void Connection::connect() {
   if (worker_.stopping()) return;
   const RunShared& s = worker_.shared();
   connected_ = false;
-  error_code ec;
-  if (s.tls) {
-    tls_ = std::make_shared<TlsStream>(worker_.io(), *s.tls);
-    if (!s.sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), s.sni.c_str());
+  if (!s.tls) {
+    connect_plain();
+    return;
   }
-  auto& sock = socket();
+  error_code ec;
+  tls_ = std::make_shared<TlsStream>(worker_.io(), *s.tls);
+  if (!s.sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), s.sni.c_str());
+  auto& sock = tls_->next_layer();
   sock.open(s.endpoint.protocol(), ec);
   if (ec) {
     ++worker_.errors.connect;
@@ -63,55 +62,82 @@ void Connection::connect() {
   sock.set_option(asio::ip::tcp::no_delay(true), ec);
   sock.non_blocking(true, ec);
   const uint64_t gen = gen_;
-  worker_.asio_begin();
-  sock.async_connect(s.endpoint, [this, gen](const error_code& err) {
-    worker_.asio_end();
+  auto tls = tls_;
+  sock.async_connect(s.endpoint, [this, gen, tls](const error_code& err) {
     if (gen != gen_) return;
     if (err) {
-      ++worker_.errors.connect;
-      ++connect_failures_;
-      const int delay = connect_failures_ <= 1 ? 0 : std::min(100, 1 << std::min(connect_failures_ - 2, 7));
-      reconnect(delay);
+      connect_failed();
       return;
     }
-    if (tls_) {
-      auto tls = tls_;
-      tls_->async_handshake(asio::ssl::stream_base::client, [this, gen, tls](const error_code& herr) {
-        if (gen != gen_) return;
-        if (herr) {
-          ++worker_.errors.connect;
-          ++connect_failures_;
-          reconnect(std::min(100, 1 << std::min(connect_failures_, 7)));
-          return;
-        }
-        on_connected();
-      });
-      return;
-    }
-    on_connected();
+    tls_->async_handshake(asio::ssl::stream_base::client, [this, gen, tls](const error_code& herr) {
+      if (gen != gen_) return;
+      if (herr) {
+        ++worker_.errors.connect;
+        ++connect_failures_;
+        reconnect(std::min(100, 1 << std::min(connect_failures_, 7)));
+        return;
+      }
+      on_connected();
+    });
   });
 }
 
-void Connection::on_connected() {
-  if (!tls_) {
-    error_code ec;
-    fd_ = socket_.release(ec);
-    if (ec || fd_ < 0) {
-      fd_ = -1;
-      ++worker_.errors.connect;
-      reconnect(10);
-      return;
-    }
-    if (!worker_.ready().add(fd_, this)) {
-      ++worker_.errors.connect;
-      reconnect(10);
-      return;
-    }
+void Connection::connect_plain() {
+  const RunShared& s = worker_.shared();
+  fd_ = ::socket(s.endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    ++worker_.errors.connect;
+    reconnect(100);
+    return;
   }
+  const int one = 1;
+  (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd_, s.endpoint.data(), static_cast<socklen_t>(s.endpoint.size())) != 0 &&
+      errno != EINPROGRESS) {
+    connect_failed();
+    return;
+  }
+  // Connected or not yet: the ReadySet reports write space (or an error) either way.
+  connecting_ = true;
+  if (!worker_.ready().add(fd_, this, true)) {
+    ++worker_.errors.connect;
+    reconnect(10);
+  }
+}
+
+void Connection::connect_failed() {
+  ++worker_.errors.connect;
+  ++connect_failures_;
+  const int delay = connect_failures_ <= 1 ? 0 : std::min(100, 1 << std::min(connect_failures_ - 2, 7));
+  reconnect(delay);
+}
+
+void Connection::on_connected() {
   connected_ = true;
   connect_failures_ = 0;
   worker_.progressed(now_ns());
   schedule_next();
+}
+
+void Connection::wait_until(int64_t when_ns, Pending what) {
+  pending_ = what;
+  if (!worker_.shared().tls) {
+    worker_.ready().wake_at(when_ns, this, gen_);
+    return;
+  }
+  timer_.expires_after(std::chrono::nanoseconds(when_ns - now_ns()));
+  const uint64_t gen = gen_;
+  timer_.async_wait([this, gen](const error_code& ec) {
+    if (!ec) on_wake(gen);
+  });
+}
+
+void Connection::on_wake(uint64_t token) {
+  if (token != gen_) return;  // a delay of a connection closed since
+  const Pending what = pending_;
+  pending_ = Pending::kNone;
+  if (what == Pending::kConnect) connect();
+  if (what == Pending::kSend) send_request();
 }
 
 void Connection::schedule_next() {
@@ -120,14 +146,7 @@ void Connection::schedule_next() {
   if (s.conn_interval_ns > 0) {
     const int64_t now = now_ns();
     if (now < next_ns_) {
-      timer_.expires_after(std::chrono::nanoseconds(next_ns_ - now));
-      const uint64_t gen = gen_;
-      worker_.asio_begin();
-      timer_.async_wait([this, gen](const error_code& ec) {
-        worker_.asio_end();
-        if (ec || gen != gen_) return;
-        send_request();
-      });
+      wait_until(next_ns_, Pending::kSend);
       return;
     }
   }
@@ -194,6 +213,19 @@ void Connection::write_some() {
 
 void Connection::on_ready(uint32_t events) {
   if (fd_ < 0) return;
+  if (connecting_) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    connecting_ = false;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0 || !worker_.ready().want_write(fd_, this, false)) {
+      connect_failed();
+      return;
+    }
+    on_connected();
+    return;
+  }
   if (write_blocked_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
     write_blocked_ = false;
     (void)worker_.ready().want_write(fd_, this, false);  // at worst: spurious wake-ups
@@ -316,15 +348,15 @@ void Connection::close() {
   ++gen_;
   error_code ec;
   timer_.cancel();
+  pending_ = Pending::kNone;
   if (tls_) {
     tls_->next_layer().close(ec);
     tls_.reset();
-  } else {
-    socket_.close(ec);
-    if (fd_ >= 0) ::close(fd_);  // also leaves the ReadySet
-    fd_ = -1;
-    write_blocked_ = false;
   }
+  if (fd_ >= 0) ::close(fd_);  // also leaves the ReadySet
+  fd_ = -1;
+  connecting_ = false;
+  write_blocked_ = false;
   connected_ = false;
 }
 
@@ -336,14 +368,7 @@ void Connection::reconnect(int delay_ms) {
     connect();
     return;
   }
-  timer_.expires_after(std::chrono::milliseconds(delay_ms));
-  const uint64_t gen = gen_;
-  worker_.asio_begin();
-  timer_.async_wait([this, gen](const error_code& ec) {
-    worker_.asio_end();
-    if (ec || gen != gen_) return;
-    connect();
-  });
+  wait_until(now_ns() + int64_t{delay_ms} * 1'000'000, Pending::kConnect);
 }
 
 }  // namespace kperf::loadgen

@@ -1,8 +1,8 @@
 // One keep-alive HTTP/1.1 connection of a worker: connect (and TLS handshake), send a
 // pre-built request, parse the response, record its latency, repeat; reconnects when the
-// server closes, on errors and on timeouts. Plain TCP connects with Asio, then takes the
-// socket out of Asio's reactor into the worker's ReadySet and uses direct non-blocking
-// send/recv (one of each per request); TLS uses Asio's ssl::stream.
+// server closes, on errors and on timeouts. Plain TCP lives in the worker's ReadySet
+// (non-blocking connect, then one send and one recv per request; delays are the set's
+// wake-ups); TLS lives in Asio (ssl::stream, steady_timer).
 #pragma once
 
 #include <cstdint>
@@ -33,12 +33,20 @@ class Connection final : public ReadySet::Handler {
   void check_timeout(int64_t now);
   bool request_active() const { return active_; }
   void on_ready(uint32_t events) override;
+  void on_wake(uint64_t token) override;
 
  private:
   using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
+  // What a wake-up (a delay's end) does.
+  enum class Pending { kNone, kConnect, kSend };
+
   void connect();
+  void connect_plain();
+  void connect_failed();
   void on_connected();
+  // Runs `what` at when_ns (ReadySet wake-up for plain TCP, Asio timer for TLS).
+  void wait_until(int64_t when_ns, Pending what);
   void schedule_next();
   void send_request();
   void write_some();
@@ -53,14 +61,14 @@ class Connection final : public ReadySet::Handler {
   // Closes the socket and connects again (after `delay_ms`); counts a reconnect.
   void reconnect(int delay_ms = 0);
   void close();
-  boost::asio::ip::tcp::socket& socket();
 
   Worker& worker_;
-  boost::asio::ip::tcp::socket socket_;  // plain TCP while connecting
-  int fd_ = -1;                          // plain TCP once connected (owned)
+  int fd_ = -1;  // plain TCP (owned)
+  bool connecting_ = false;
   bool write_blocked_ = false;
+  Pending pending_ = Pending::kNone;
   std::shared_ptr<TlsStream> tls_;
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer timer_;  // TLS delays
   ResponseParser parser_;
   std::unique_ptr<char[]> buf_;
   std::string scratch_;

@@ -1,7 +1,9 @@
-// ReadySet: epoll_ctl once per connection, epoll_wait(0) per wake-up of the io_context.
+// ReadySet: epoll_ctl once per connection, epoll_pwait2 (nanosecond timeouts, for -R
+// sends on time) per wake-up of the worker's loop, a min-heap of wake-up times.
 #include "loadgen/ready_set.hpp"
 
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,22 +15,18 @@ namespace {
 constexpr uint32_t kBase = EPOLLIN | EPOLLRDHUP | EPOLLET;
 }
 
-ReadySet::ReadySet(boost::asio::io_context& io, bool direct) : desc_(io), direct_(direct) {
+ReadySet::ReadySet() {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-  // desc_ owns the epoll fd from here on (closed by its destructor).
-  desc_.assign(epfd_);
 }
 
-ReadySet::~ReadySet() = default;
+ReadySet::~ReadySet() { ::close(epfd_); }
 
-bool ReadySet::add(int fd, Handler* handler) {
+bool ReadySet::add(int fd, Handler* handler, bool write) {
   epoll_event ev{};
-  ev.events = kBase;
+  ev.events = kBase | (write ? EPOLLOUT : 0u);
   ev.data.ptr = handler;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
-  arm();
-  return true;
+  return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 bool ReadySet::want_write(int fd, Handler* handler, bool on) {
@@ -38,33 +36,25 @@ bool ReadySet::want_write(int fd, Handler* handler, bool on) {
   return ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void ReadySet::arm() {
-  if (armed_ || direct_) return;
-  armed_ = true;
-  desc_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                   [this](const boost::system::error_code& ec) {
-                     armed_ = false;
-                     if (ec) return;
-                     dispatch();
-                     arm();
-                   });
+void ReadySet::wake_at(int64_t when_ns, Handler* handler, uint64_t token) {
+  wakes_.push(Wake{when_ns, handler, token});
 }
 
-int ReadySet::wait(int timeout_ms) {
-  epoll_event events[256];
-  const int n = ::epoll_wait(epfd_, events, 256, timeout_ms);
-  for (int i = 0; i < n; ++i) static_cast<Handler*>(events[i].data.ptr)->on_ready(events[i].events);
-  return n > 0 ? n : 0;
-}
-
-void ReadySet::dispatch() {
-  epoll_event events[256];
-  for (;;) {
-    const int n = ::epoll_wait(epfd_, events, 256, 0);
-    if (n < 0 && errno == EINTR) continue;
-    for (int i = 0; i < n; ++i) static_cast<Handler*>(events[i].data.ptr)->on_ready(events[i].events);
-    if (n < 256) return;
+void ReadySet::run_due(int64_t now_ns) {
+  while (!wakes_.empty() && wakes_.top().when <= now_ns) {
+    const Wake w = wakes_.top();
+    wakes_.pop();
+    w.handler->on_wake(w.token);  // may add wake-ups (later than now_ns)
   }
+}
+
+void ReadySet::wait(int64_t now_ns, int64_t until_ns) {
+  if (!wakes_.empty() && wakes_.top().when < until_ns) until_ns = wakes_.top().when;
+  const int64_t timeout = until_ns > now_ns ? until_ns - now_ns : 0;
+  const timespec ts{static_cast<time_t>(timeout / 1'000'000'000), static_cast<long>(timeout % 1'000'000'000)};
+  epoll_event events[256];
+  const int n = ::epoll_pwait2(epfd_, events, 256, &ts, nullptr);
+  for (int i = 0; i < n; ++i) static_cast<Handler*>(events[i].data.ptr)->on_ready(events[i].events);
 }
 
 }  // namespace kperf::loadgen

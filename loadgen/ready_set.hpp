@@ -1,14 +1,17 @@
-// A worker's readiness set for its plain-TCP connections: one edge-triggered epoll set,
-// either waited on by the worker's io_context (driven mode) or waited on directly by
-// the worker's loop, which then polls the io_context while it has work (direct mode: the
-// closed-loop hot path, no extra syscalls per wake-up). Each socket is registered once
-// per connection (not re-armed per request), so a request costs one send and one recv.
+// A worker's reactor for plain TCP, and the only one such a worker runs: one
+// edge-triggered epoll set (each socket registered once per connection, not re-armed
+// per request, so a request costs one send and one recv) plus a queue of wake-up times
+// (-R sends, reconnect delays). TLS workers run Asio's reactor alone (ssl::stream).
+//
+// Issue 14 (two reactors, Asio + this set, in one worker) is decided by reducing to one
+// per worker: plain connects are a non-blocking connect() + EPOLLOUT here and delays are
+// the wake-up queue below, so a plain-TCP worker (closed loop and -R) makes no Asio call.
 #pragma once
 
 #include <cstdint>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <queue>
+#include <vector>
 
 namespace kperf::loadgen {
 
@@ -16,34 +19,42 @@ class ReadySet {
  public:
   struct Handler {
     virtual void on_ready(uint32_t events) = 0;
+    // A wake-up asked for with wake_at is due; token as given there.
+    virtual void on_wake(uint64_t token) = 0;
 
    protected:
     ~Handler() = default;
   };
 
-  // direct = true: the owner calls wait() itself; otherwise the io_context does.
-  ReadySet(boost::asio::io_context& io, bool direct);
+  ReadySet();
   ~ReadySet();
   ReadySet(const ReadySet&) = delete;
   ReadySet& operator=(const ReadySet&) = delete;
 
-  // Watches fd for input, hang-up and errors (edge-triggered). Closing fd removes it.
-  // False (errno set) when epoll refuses.
-  bool add(int fd, Handler* handler);
-  // Also reports (or stops reporting) write space, for a send that would block.
+  // Watches fd for input, hang-up and errors (edge-triggered), and for write space too
+  // when `write` (a connect in progress). Closing fd removes it. False (errno set) when
+  // epoll refuses.
+  bool add(int fd, Handler* handler, bool write);
+  // Reports (or stops reporting) write space, for a send that would block.
   bool want_write(int fd, Handler* handler, bool on);
-  // Direct mode: waits up to timeout_ms for ready sockets and dispatches them; returns
-  // how many were ready.
-  int wait(int timeout_ms);
+  // Calls handler->on_wake(token) once run_due sees `when_ns` (CLOCK_MONOTONIC) passed.
+  void wake_at(int64_t when_ns, Handler* handler, uint64_t token);
+  // Runs the wake-ups due at now_ns.
+  void run_due(int64_t now_ns);
+  // Waits until a socket is ready, the first wake-up is due or until_ns, and dispatches
+  // the ready sockets.
+  void wait(int64_t now_ns, int64_t until_ns);
 
  private:
-  void arm();
-  void dispatch();
+  struct Wake {
+    int64_t when;
+    Handler* handler;
+    uint64_t token;
+    bool operator>(const Wake& o) const { return when > o.when; }
+  };
 
   int epfd_ = -1;
-  boost::asio::posix::stream_descriptor desc_;
-  bool armed_ = false;
-  bool direct_ = false;
+  std::priority_queue<Wake, std::vector<Wake>, std::greater<>> wakes_;
 };
 
 }  // namespace kperf::loadgen

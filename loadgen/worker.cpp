@@ -1,8 +1,9 @@
-// Worker: runs its connections on its own io_context (or, closed loop over plain TCP, on
-// its own epoll loop); a 10 ms tick checks the stop flag, the deadline and request
+// Worker: runs its connections on its own epoll loop (plain TCP) or on its own io_context
+// (TLS); a 10 ms tick checks the stop flag, the deadline and request
 // timeouts, samples Req/Sec every 100 ms, and publishes counters for the progress line.
 #include "loadgen/worker.hpp"
 
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -21,8 +22,7 @@ Worker::Worker(RunShared& shared, int index, int first_connection, int connectio
                uint64_t budget, uint64_t seed)
     : io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
       shared_(shared),
-      direct_(shared.tls == nullptr && shared.conn_interval_ns == 0),
-      ready_(io_, direct_),
+      direct_(shared.tls == nullptr),
       rng_(seed + static_cast<uint64_t>(index) * 0x9e3779b97f4a7c15ULL),
       tick_timer_(io_),
       deadline_timer_(io_),
@@ -83,39 +83,28 @@ void Worker::run() {
 }
 
 void Worker::direct_loop() {
+  // Wake-ups on time (-R sends), as Asio's timerfd gave them: no 50 us default slack.
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   constexpr int64_t kTickNs = 10'000'000;
-  constexpr int64_t kAsioPollNs = 1'000'000;
   const int64_t deadline = shared_.deadline_ns;
   int64_t next_tick = now_ns() + kTickNs;
-  int64_t last_poll = 0;
-  bool idle = false;
   while (!stopping_) {
     const int64_t now = now_ns();
     if (deadline > 0 && now >= deadline) {
       finish();
       break;
     }
-    bool poll = false;
     if (now >= next_tick) {
       on_tick(now);
       if (stopping_) break;
       next_tick = std::max(next_tick + kTickNs, now + 1);
-      poll = asio_ops_ > 0;
     }
-    if (asio_ops_ > 0 && (idle || now - last_poll >= kAsioPollNs)) poll = true;
-    if (poll) {
-      io_.poll();
-      io_.restart();
-      last_poll = now;
-      if (stopping_) break;
-    }
-    // Sleep until the next tick or the deadline; while Asio has work, at most 1 ms.
+    ready_.run_due(now);
+    if (stopping_) break;
+    // Sleep until a socket is ready, a wake-up is due, the next tick or the deadline.
     int64_t until = next_tick;
     if (deadline > 0 && deadline < until) until = deadline;
-    int timeout_ms = static_cast<int>((until - now + 999'999) / 1'000'000);
-    if (asio_ops_ > 0 && timeout_ms > 1) timeout_ms = 1;
-    if (timeout_ms < 0) timeout_ms = 0;
-    idle = ready_.wait(timeout_ms) == 0;
+    ready_.wait(now_ns(), until);
   }
 }
 

@@ -1,5 +1,5 @@
-// One load-generating thread: its own io_context, its share of the connections, its own
-// statistics (no locks on the hot path); counters are published to the controller
+// One load-generating thread: its own loop (a ReadySet for plain TCP, an io_context for
+// TLS), its share of the connections, its own statistics (no locks on the hot path); counters are published to the controller
 // through relaxed atomics every tick.
 #pragma once
 
@@ -85,18 +85,13 @@ class Worker {
   // A connection was established or a response arrived (see tick: a dead target ends
   // an -n run that has no time limit).
   void progressed(int64_t now) { last_progress_ns_ = now; }
-  // Asio operations (connects, reconnect delays) started and not yet completed: the
-  // direct loop polls the io_context only while there are some.
-  void asio_begin() { ++asio_ops_; }
-  void asio_end() { --asio_ops_; }
 
  private:
-  void tick();            // Asio timer (driven mode): on_tick and re-arm
+  void tick();            // Asio timer (TLS): on_tick and re-arm
   void on_tick(int64_t now);
   void finish();
-  // Closed loop over plain TCP: waits on the ReadySet, runs the tick every 10 ms and
-  // Asio's handlers (connects, reconnect delays) at least every millisecond while there
-  // are some; no Asio timers and no Asio syscalls otherwise.
+  // Plain TCP: waits on the ReadySet, runs its due wake-ups and the tick every 10 ms;
+  // no Asio at all.
   void direct_loop();
 
   boost::asio::io_context io_;
@@ -107,7 +102,6 @@ class Worker {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer deadline_timer_;
   std::vector<std::unique_ptr<Connection>> connections_;
-  int asio_ops_ = 0;
   bool limited_ = false;      // -n mode
   uint64_t budget_ = 0;       // requests left to issue in -n mode
   uint64_t outstanding_ = 0;  // issued and not yet ended
