@@ -167,6 +167,17 @@ void Connection::send_request() {
   } else {
     intended_ns_ = start_ns_;
   }
+  if (tls_) {
+    write_some();
+  } else {
+    worker_.defer_send(this, gen_);
+  }
+}
+
+void Connection::send_deferred(uint64_t gen) {
+  if (gen != gen_ || !active_) return;
+  start_ns_ = now_ns();
+  if (worker_.shared().conn_interval_ns == 0) intended_ns_ = start_ns_;
   write_some();
 }
 

@@ -34,6 +34,8 @@ class Connection final : public ReadySet::Handler {
   bool request_active() const { return active_; }
   void on_ready(uint32_t events) override;
   void on_wake(uint64_t token) override;
+  // Plain TCP: sends the request prepared by send_request (see Worker::defer_send).
+  void send_deferred(uint64_t gen);
 
  private:
   using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;

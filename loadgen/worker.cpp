@@ -100,12 +100,22 @@ void Worker::direct_loop() {
       next_tick = std::max(next_tick + kTickNs, now + 1);
     }
     ready_.run_due(now);
+    flush_sends();
     if (stopping_) break;
     // Sleep until a socket is ready, a wake-up is due, the next tick or the deadline.
     int64_t until = next_tick;
     if (deadline > 0 && deadline < until) until = deadline;
     ready_.wait(now_ns(), until);
+    flush_sends();
   }
+}
+
+void Worker::flush_sends() {
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    const auto [c, gen] = deferred_[i];
+    c->send_deferred(gen);
+  }
+  deferred_.clear();
 }
 
 void Worker::tick() {

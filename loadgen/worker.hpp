@@ -85,6 +85,8 @@ class Worker {
   // A connection was established or a response arrived (see tick: a dead target ends
   // an -n run that has no time limit).
   void progressed(int64_t now) { last_progress_ns_ = now; }
+  // Plain TCP: the request goes out after the responses of this wake-up were read.
+  void defer_send(Connection* c, uint64_t gen) { deferred_.push_back({c, gen}); }
 
  private:
   void tick();            // Asio timer (TLS): on_tick and re-arm
@@ -110,6 +112,8 @@ class Worker {
   int64_t last_progress_ns_ = 0;
   uint64_t sample_completed_ = 0;
   int ticks_ = 0;
+  std::vector<std::pair<Connection*, uint64_t>> deferred_;
+  void flush_sends();
 };
 
 }  // namespace kperf::loadgen
