@@ -1,4 +1,4 @@
-// ReadySet: epoll_ctl once per connection, epoll_pwait2 (nanosecond timeouts, for -R
+// ReadySet: epoll_ctl once per connection, epoll_pwait2 (sub-millisecond timeouts, for -R
 // sends on time) per wake-up of the worker's loop, a min-heap of wake-up times.
 #include "loadgen/ready_set.hpp"
 

@@ -3,7 +3,6 @@
 // timeouts, samples Req/Sec every 100 ms, and publishes counters for the progress line.
 #include "loadgen/worker.hpp"
 
-#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -83,8 +82,8 @@ void Worker::run() {
 }
 
 void Worker::direct_loop() {
-  // Wake-ups on time (-R sends), as Asio's timerfd gave them: no 50 us default slack.
-  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  // The default 50 us timer slack stays: with 1 ns (exact wake-ups, as Asio's timerfd),
+  // -R 20000 -c 50 cost 1135 ms of CPU for 3 s instead of 737 ms (Asio's: 771 ms).
   constexpr int64_t kTickNs = 10'000'000;
   const int64_t deadline = shared_.deadline_ns;
   int64_t next_tick = now_ns() + kTickNs;
