@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <system_error>
 
@@ -53,7 +54,13 @@ void ReadySet::wait(int64_t now_ns, int64_t until_ns) {
   const int64_t timeout = until_ns > now_ns ? until_ns - now_ns : 0;
   const timespec ts{static_cast<time_t>(timeout / 1'000'000'000), static_cast<long>(timeout % 1'000'000'000)};
   epoll_event events[256];
-  const int n = ::epoll_pwait2(epfd_, events, 256, &ts, nullptr);
+  int n = -1;
+  static std::atomic<bool> pwait2{true};  // kernels before 5.11 lack it: millisecond waits then
+  if (pwait2) {
+    n = ::epoll_pwait2(epfd_, events, 256, &ts, nullptr);
+    if (n < 0 && errno == ENOSYS) pwait2 = false;
+  }
+  if (!pwait2) n = ::epoll_wait(epfd_, events, 256, static_cast<int>((timeout + 999'999) / 1'000'000));
   for (int i = 0; i < n; ++i) static_cast<Handler*>(events[i].data.ptr)->on_ready(events[i].events);
 }
 
