@@ -115,9 +115,11 @@ TEST_F(Overload, OverflowingRingUnwindsAsWellAsALowRate) {
   // walked from live memory; the kernel side now finds G in the first sample (0 of 600).
   EXPECT_LE(double(low.failures), 0.01 * double(low.unwound + low.failures) + 1) << low.line;
   // From the process's first Lua code on (the kernel side finds G itself), every sample in
-  // LuaJIT code carries its VM state; one to spare (r14 not yet DISPATCH at the VM's entry).
+  // LuaJIT code carries its VM state (600 of 600 here, also two recordings at once). Two to
+  // spare: a sample before kperf has read the new process's VM layout (after its exec), or
+  // with r14 not yet DISPATCH at the VM's entry.
   EXPECT_GT(low.lua_samples, 0u) << low.line;
-  EXPECT_GE(low.lua_captured + 1, low.lua_samples) << low.lua_line;
+  EXPECT_GE(low.lua_captured + 2, low.lua_samples) << low.lua_line;
   uint64_t lost = 0;
   for (int i = 0; i < 4; ++i) {
     const Figures f = record(lua, {"-F", "20000", "--ring-buffer", "1"});
