@@ -145,15 +145,15 @@ RecordSummary Recorder::run() {
     if (opts_.on_poll) opts_.on_poll(trie_);
     const auto now = Clock::now();
     if (stop_.load()) {
-      summary.end_reason = "interrupted";
+      summary.end_reason = EndReason::Interrupted;
       break;
     }
     if (opts_.duration_s > 0 && now >= end) {
-      summary.end_reason = "duration";
+      summary.end_reason = EndReason::Duration;
       break;
     }
     if (m.command && m.command->exited()) {
-      summary.end_reason = "command exited";
+      summary.end_reason = EndReason::CommandExited;
       break;
     }
     if (now < next_refresh) continue;
@@ -161,7 +161,7 @@ RecordSummary Recorder::run() {
     if (m.targets) {
       follow(m.targets->refresh(), true);
       if (m.targets->all_gone()) {
-        summary.end_reason = "targets exited";
+        summary.end_reason = EndReason::TargetsExited;
         break;
       }
     } else if (opts_.sampler.all_processes) {
@@ -204,6 +204,16 @@ std::string format_counts(const Counts& counts, NameOf name_of) {
 
 }  // namespace
 
+std::string_view end_reason_name(EndReason r) {
+  switch (r) {
+    case EndReason::Duration: return "duration";
+    case EndReason::Interrupted: return "interrupted";
+    case EndReason::TargetsExited: return "targets exited";
+    case EndReason::CommandExited: return "command exited";
+  }
+  return "?";
+}
+
 std::string format_unwind_causes(const AssemblerStats& st) {
   return format_counts<UnwindCause>(st.unwind_causes, unwind_cause_name);
 }
@@ -220,7 +230,7 @@ std::string format_summary(const RecordSummary& s) {
   return fmt::format(
       "{} samples in {:.1f} s ({}), {} lost (ring buffer full), {} user stacks "
       "unwound to a root, {} unwind failures{}, {} user stack read failures, {} processes",
-      st.samples, s.seconds, s.end_reason, s.bpf.lost, st.unwound_to_root, st.unwind_failures,
+      st.samples, s.seconds, end_reason_name(s.end_reason), s.bpf.lost, st.unwound_to_root, st.unwind_failures,
       causes.empty() ? std::string() : " (" + causes + ")", s.bpf.ustack_errors, st.processes.size()) +
          (l.vm_samples == 0
               ? std::string()

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flamegraph/trie.hpp"
@@ -36,12 +37,17 @@ struct RecordOptions {
   std::function<void(fg::StackTrie&)> on_poll;
 };
 
+// Why a recording ended.
+enum class EndReason { Duration, Interrupted, TargetsExited, CommandExited };
+// Its text in summaries and summary.json: "duration", "interrupted", "targets exited", "command exited".
+std::string_view end_reason_name(EndReason r);
+
 struct RecordSummary {
   SamplerCounters bpf;          // kernel side: samples seen, lost (ring buffer full)...
   AssemblerStats stacks;        // user side: unwound to a root, unwind failures...
   LuaSpliceStats lua;           // samples in LuaJIT code and how they were spliced
   double seconds = 0;           // sampling time
-  std::string end_reason;       // "duration", "interrupted", "targets exited", "command exited"
+  EndReason end_reason = EndReason::Duration;
   int command_status = 0;       // wait status of the launched command
 };
 

@@ -279,7 +279,7 @@ void ScrapeSession::record(pid_t master) {
     fail_all(fmt::format("sampling nginx master {} failed: {}", master, e.what()));
     return;
   }
-  if (summary.end_reason == "targets exited" && trie != nullptr) {
+  if (summary.end_reason == prof::EndReason::TargetsExited && trie != nullptr) {
     target_.refresh();  // notes the exit in the target's events
     publish_target(target_.status());
     for (auto& w : windows) {

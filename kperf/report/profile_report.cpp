@@ -90,7 +90,7 @@ nlohmann::json sampler_json(const prof::RecordSummary& s) {
             {"unreadable_vms", s.lua.problems},
             {"failures_by_cause", lua_causes_json(s.lua)}}},
           {"seconds", s.seconds},
-          {"end_reason", s.end_reason}};
+          {"end_reason", std::string(prof::end_reason_name(s.end_reason))}};
 }
 
 }  // namespace
@@ -103,7 +103,7 @@ ProfileReport::ProfileReport(ReportContext context, const ProfileResult& result)
     add_summary(sampling_, r.record);
   }
   combined_ = loadgen::combine(loads);
-  sampling_.end_reason = result_.interrupted ? "interrupted" : "duration";
+  sampling_.end_reason = result_.interrupted ? prof::EndReason::Interrupted : prof::EndReason::Duration;
   plugins_ = analyze_plugins(result_.combined);
 }
 

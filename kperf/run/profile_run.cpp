@@ -208,7 +208,8 @@ ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_
     run.load = std::move(load);
     run.record = summary;
     // The recorder is stopped when the load ends: "interrupted" only if a signal cut it.
-    if (run.record.end_reason == "interrupted" && !run.interrupted) run.record.end_reason = "duration";
+    if (run.record.end_reason == prof::EndReason::Interrupted && !run.interrupted)
+      run.record.end_reason = prof::EndReason::Duration;
     fg::merge_stacks(recorder.trie(), run.stacks);
     fg::merge_stacks(run.stacks, out.combined);
     merge_pprof_stacks(recorder.trie(), recorder.thread_samples(), recorder.frame_origins(), out.combined,
