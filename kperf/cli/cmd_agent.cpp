@@ -20,6 +20,7 @@
 #include "kperf/agent/routes.hpp"
 #include "kperf/agent/scrape_session.hpp"
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "profiler/bpf_support.hpp"
 
 namespace kperf {
@@ -112,8 +113,8 @@ void register_agent(CLI::App& app) {
                   "every interface (the endpoints have no authentication)")
       ->capture_default_str();
   cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
-      ->default_val(99)
-      ->check(CLI::Range(1, 10000));
+      ->transform(count_value("sampling frequency", 1, 10'000))
+      ->default_val(99);
   cmd->add_option("--keep-warm", a->keep_warm,
                   "Keep the sampler loaded this many seconds after the last scrape ends, so a scraper with a "
                   "steady rhythm (Alloy: seconds=14 every 15 s) does not pay its load (~1 s unsampled) each time; "

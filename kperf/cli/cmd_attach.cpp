@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "kperf/gateway/attached.hpp"
 #include "kperf/cli/load_options.hpp"
 #include "kperf/run/profile_outputs.hpp"
@@ -56,13 +57,7 @@ fs::path default_out_dir(pid_t pid) {
 int run_attach(const AttachArgs& a) {
   AttachedProcess target(a.pid, a.prefix, a.url, a.container);
   target.start();
-  std::chrono::microseconds duration;
-  try {
-    duration = loadgen::parse_duration(a.duration);
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("--duration: {}", e.what()));
-  }
-  if (duration.count() <= 0) throw UsageError("--duration must be positive");
+  const std::chrono::microseconds duration = loadgen::parse_duration(a.duration);
   RunPlan plan;
   plan.runs = 1;
   plan.duration = duration;
@@ -149,6 +144,7 @@ void register_attach(CLI::App& app) {
                   "found in /proc/PID/cgroup; its nginx master is sampled by host pid, its files read "
                   "through /proc/PID/root");
   cmd->add_option("-d,--duration", a->duration, "How long to sample (and load): 10s, 500ms, 2m")
+      ->check(duration_value())
       ->capture_default_str();
   cmd->add_option("--url", a->url,
                   "Also drive this URL with the load generator for the duration (without: no load, only "
@@ -160,8 +156,8 @@ void register_attach(CLI::App& app) {
   std::vector<CLI::Option*> load_flags;  // only with --url
   for (size_t i = before_load_flags; i < cmd->get_options().size(); ++i) load_flags.push_back(cmd->get_options()[i]);
   cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
-      ->default_val(99)
-      ->check(CLI::Range(1, 100000));
+      ->transform(count_value("sampling frequency", 1, 100'000))
+      ->default_val(99);
   cmd->add_flag("--per-pid", a->per_pid, "Root frame per process: nginx-PID instead of nginx");
   cmd->add_option("-o,--out", a->out,
                   "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-attach-PID); refused when it "

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "kperf/cli/load_options.hpp"
 #include "kperf/cli/output_file.hpp"
 #include "loadgen/load.hpp"
@@ -30,13 +31,8 @@ struct LoadOptions {
   int runs = 1;
 };
 
-loadgen::LoadConfig make_config(const LoadOptions& o, bool duration_given) {
-  if (o.runs < 1) throw UsageError("--runs must be >= 1");
-  return make_load_config(o.flags, o.url, o.duration, duration_given);
-}
-
 void run(const LoadOptions& o, bool duration_given) {
-  const loadgen::LoadConfig config = make_config(o, duration_given);
+  const loadgen::LoadConfig config = make_load_config(o.flags, o.url, o.duration, duration_given);
   loadgen::check_target(config);
   const bool json_to_stdout = o.json == "-";
   std::ostream& text = json_to_stdout ? std::cerr : std::cout;
@@ -112,6 +108,7 @@ void register_load(CLI::App& app) {
   cmd->add_option("url", opts->url, "Target URL: http[s]://HOST[:PORT]/PATH[?QUERY]")->required();
   auto* dur = cmd->add_option("-d,--duration", opts->duration,
                               "Duration of test: 10s, 500ms, 2m, 1h (with -n: a time limit)")
+                  ->check(duration_value())
                   ->capture_default_str();
   add_load_flags(cmd, opts->flags, true, "Print the latency distribution (50/75/90/99%)");
   cmd->add_option("--json", opts->json, "Write every figure as JSON to FILE ('-' = stdout; the "
@@ -119,6 +116,7 @@ void register_load(CLI::App& app) {
   cmd->add_option("--runs", opts->runs,
                   "Repeat the test N times and print a combined result (RPS mean/min/max, "
                   "latency avg weighted by requests, max, merged percentiles)")
+      ->transform(count_value("number of runs", 1, 1000))
       ->capture_default_str();
   cmd->callback([opts, dur] { run(*opts, dur->count() > 0); });
 }

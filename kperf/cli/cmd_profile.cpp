@@ -26,6 +26,7 @@
 #include "flamegraph/render.hpp"
 #include "kperf/report/charts.hpp"
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "kperf/gateway/driver_docker.hpp"
 #include "kperf/gateway/driver_kind.hpp"
 #include "kperf/gateway/driver_local.hpp"
@@ -65,14 +66,6 @@ struct ProfileArgs {
   int workers = 2;
   std::string lab_dir;
 };
-
-std::chrono::microseconds duration_arg(const std::string& text, const char* flag) {
-  try {
-    return loadgen::parse_duration(text);
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("{}: {}", flag, e.what()));
-  }
-}
 
 fs::path default_out_dir(const std::string& workload) {
   const std::time_t now = std::time(nullptr);
@@ -362,8 +355,8 @@ int run_profile_command(const ProfileArgs& a) {
   for (const auto& v : a.versions) versions.push_back(parse_version_spec(v));
   PlanOverrides o;
   o.runs = a.runs;
-  if (!a.duration.empty()) o.duration = duration_arg(a.duration, "--duration");
-  if (!a.warmup.empty()) o.warmup = duration_arg(a.warmup, "--warmup");
+  if (!a.duration.empty()) o.duration = loadgen::parse_duration(a.duration);
+  if (!a.warmup.empty()) o.warmup = loadgen::parse_duration(a.warmup);
   o.threads = a.threads;
   o.connections = a.connections;
   o.rate = a.rate;
@@ -488,20 +481,22 @@ void register_profile(CLI::App& app) {
                   "YAML file (default: key-auth). Repeat it to compare workloads")
       ->allow_extra_args(false);
   cmd->add_option("--runs", a->runs, "Number of runs, combined in the results (default: the workload's, 3)")
-      ->check(CLI::Range(1, 1000));
-  cmd->add_option("--duration", a->duration, "Duration of each run: 10s, 500ms, 2m (default: the workload's)");
+      ->transform(count_value("number of runs", 1, 1000));
+  cmd->add_option("-d,--duration", a->duration, "Duration of each run: 10s, 500ms, 2m (default: the workload's)")
+      ->check(duration_value());
   cmd->add_option("-t,--threads", a->threads, "Load generator threads (default: the workload's)")
-      ->check(CLI::Range(1, 1024));
+      ->transform(count_value("number of threads", 1, 1024));
   cmd->add_option("-c,--connections", a->connections, "Open connections in total (default: the workload's)")
-      ->check(CLI::Range(1, 1000000));
-  cmd->add_option("-R,--rate", a->rate, "Constant rate in requests/s over all connections, like wrk2 -R "
-                                        "(default: the workload's; none: as fast as possible)")
-      ->check(CLI::PositiveNumber);
+      ->transform(count_value("number of connections", 1, 1'000'000));
+  cmd->add_option("-R,--rate", a->rate, "Constant rate in requests/s over all connections, like wrk2 -R: 20000 "
+                                        "or 20k (default: the workload's; none: as fast as possible)")
+      ->transform(count_value("rate", 1, UINT64_MAX));
   cmd->add_option("-F,--freq", a->frequency, "Samples per second per CPU")
-      ->default_val(99)
-      ->check(CLI::Range(1, 100000));
+      ->transform(count_value("sampling frequency", 1, 100'000))
+      ->default_val(99);
   cmd->add_option("--warmup", a->warmup,
-                  "Load before the first run, not measured (its samples only warm kperf's caches; e.g. 5s)");
+                  "Load before the first run, not measured (its samples only warm kperf's caches; e.g. 5s)")
+      ->check(duration_value(true));
   cmd->add_option("-o,--out", a->out,
                   "Output directory (default: kperf-out/YYYYmmdd-HHMMSS-WORKLOAD, or -A-vs-B for a "
                   "comparison); refused when it "

@@ -14,6 +14,7 @@
 #include "flamegraph/folded.hpp"
 #include "flamegraph/render.hpp"
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "kperf/cli/output_file.hpp"
 #include "kperf/report/pprof_export.hpp"
 #include "loadgen/duration.hpp"
@@ -27,18 +28,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void on_stop_signal(int) { g_stop.store(true); }
-
-// Seconds from "30", "30s", "500ms", "2m", "1h" (the load generator's wrk-style units).
-double parse_record_duration(const std::string& text) {
-  std::chrono::microseconds d{0};
-  try {
-    d = loadgen::parse_duration(text);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("-d: {} (examples: 10, 10s, 500ms, 2m, 1h)", e.what()));
-  }
-  if (d.count() <= 0) throw UsageError(fmt::format("-d: the duration must be more than 0, not '{}'", text));
-  return std::chrono::duration<double>(d).count();
-}
 
 struct RecordArgs {
   std::string pids;
@@ -67,7 +56,7 @@ void run_record(const RecordArgs& a) {
   opts.root = a.per_tid ? prof::RootFrame::PerTid : a.per_pid ? prof::RootFrame::PerPid : prof::RootFrame::Process;
   opts.lua = !a.no_lua;
   opts.lua_lines = a.lua_lines;
-  if (!a.duration.empty()) opts.duration_s = parse_record_duration(a.duration);
+  if (!a.duration.empty()) opts.duration_s = std::chrono::duration<double>(loadgen::parse_duration(a.duration)).count();
   const int modes = (opts.pids.empty() ? 0 : 1) + (opts.command.empty() ? 0 : 1) + (a.all ? 1 : 0);
   if (modes != 1) throw UsageError("give exactly one of -p PID[,PID...], -a or -- COMMAND [ARGS]");
 
@@ -126,11 +115,12 @@ void register_record(CLI::App& app) {
                   "Processes to sample, PID[,PID...]; an nginx master means its worker processes");
   cmd->add_flag("-a,--all", args->all, "Sample every process (except kperf itself)");
   cmd->add_option("-F,--freq", args->frequency, "Samples per second per CPU")
-      ->default_val(99)
-      ->check(CLI::Range(1, 100000));
+      ->transform(count_value("sampling frequency", 1, 100'000))
+      ->default_val(99);
   cmd->add_option("-d,--duration", args->duration,
                   "Stop after this long (10, 10s, 500ms, 2m, 1h); default: until Ctrl-C, the "
-                  "targets exit or the command exits");
+                  "targets exit or the command exits")
+      ->check(duration_value());
   cmd->add_option("-o,--output", args->output, "Output file ('-' = stdout); written only when recording succeeded")
       ->default_val("-");
   cmd->add_option("--format", args->format,

@@ -1,7 +1,6 @@
 // `kperf load` / `kperf attach` load flags: registration and mapping into LoadConfig.
 #include "kperf/cli/load_options.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -11,6 +10,7 @@
 
 #include "common/text_file.hpp"
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
 #include "loadgen/duration.hpp"
 
 namespace kperf {
@@ -47,20 +47,26 @@ std::vector<std::string> read_paths(const std::string& file) {
 }  // namespace
 
 void add_load_flags(CLI::App* cmd, LoadFlags& f, bool with_requests, const std::string& latency_help) {
-  cmd->add_option("-t,--threads", f.threads, "Number of threads to use (SI units allowed: 1k)")->capture_default_str();
+  cmd->add_option("-t,--threads", f.threads, "Number of threads to use (SI units allowed: 1k)")
+      ->transform(count_value("number of threads", 1, 1024))
+      ->capture_default_str();
   cmd->add_option("-c,--connections", f.connections, "Connections to keep open (>= threads; 1k = 1000)")
+      ->transform(count_value("number of connections", 1, 1'000'000))
       ->capture_default_str();
   if (with_requests) {
     cmd->add_option("-n,--requests", f.requests,
                     "Send this many requests in total, then stop (instead of a duration; without -d "
-                    "the run also ends when no connection nor response succeeds for --timeout)");
+                    "the run also ends when no connection nor response succeeds for --timeout)")
+        ->transform(count_value("request count", 1, UINT64_MAX));
   }
   cmd->add_option("-R,--rate", f.rate,
                   "Open model: constant total throughput in requests/sec, e.g. 20000 or 20k "
-                  "(latency corrected for coordinated omission)");
+                  "(latency corrected for coordinated omission)")
+      ->transform(count_value("rate", 1, UINT64_MAX));
   cmd->add_flag("--latency", f.latency, latency_help);
   cmd->add_option("--timeout", f.timeout,
                   "Per-request timeout (counted as a timeout error; the connection is re-opened)")
+      ->check(duration_value())
       ->capture_default_str();
   cmd->add_option("-m,--method", f.method, "HTTP method")->capture_default_str();
   cmd->add_option("-H,--header", f.headers, "Add a header to requests: 'Name: value' (repeatable)")
@@ -78,24 +84,12 @@ loadgen::LoadConfig make_load_config(const LoadFlags& o, const std::string& url,
                                      bool duration_given) {
   loadgen::LoadConfig c;
   c.url = url;
-  try {
-    const uint64_t threads = loadgen::parse_count(o.threads, "number of threads");
-    const uint64_t conns = loadgen::parse_count(o.connections, "number of connections");
-    c.threads = static_cast<int>(std::min<uint64_t>(threads, 1u << 30));
-    c.connections = static_cast<int>(std::min<uint64_t>(conns, 1u << 30));
-    c.duration = loadgen::parse_duration(duration);
-    c.timeout = loadgen::parse_duration(o.timeout);
-    if (!o.requests.empty()) {
-      c.total_requests = loadgen::parse_count(o.requests, "request count");
-      if (c.total_requests == 0) throw std::invalid_argument("request count (-n) must be >= 1");
-    }
-    if (!o.rate.empty()) {
-      c.rate = static_cast<double>(loadgen::parse_count(o.rate, "rate"));
-      if (c.rate <= 0) throw std::invalid_argument("rate (-R) must be >= 1");
-    }
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
+  c.threads = o.threads;
+  c.connections = o.connections;
+  c.duration = loadgen::parse_duration(duration);
+  c.timeout = loadgen::parse_duration(o.timeout);
+  c.total_requests = o.requests;
+  c.rate = o.rate;
   if (c.total_requests > 0 && !duration_given) c.duration = std::chrono::microseconds(0);
   c.method = o.method;
   c.headers = o.headers;

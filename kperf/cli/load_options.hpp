@@ -13,10 +13,10 @@
 namespace kperf {
 
 struct LoadFlags {
-  std::string threads = "2";
-  std::string connections = "10";
-  std::string requests;  // -n (only where the command offers it)
-  std::string rate;
+  int threads = 2;
+  int connections = 10;
+  uint64_t requests = 0;  // -n (only where the command offers it); 0: none
+  double rate = 0;        // 0: closed loop
   bool latency = false;
   std::string timeout = "2s";
   std::string method = "GET";
@@ -32,9 +32,9 @@ struct LoadFlags {
 // --uncorrected to `cmd`, bound to `f`. `latency_help` documents what --latency prints.
 void add_load_flags(CLI::App* cmd, LoadFlags& f, bool with_requests, const std::string& latency_help);
 
-// The load config for `url` running for `duration` (text such as "10s"); throws
-// UsageError with one line for a bad flag. Without `duration_given` and with -n, the
-// run has no duration limit.
+// The load config for `url` running for `duration` (text such as "10s", checked by
+// duration_value); throws UsageError with one line for a bad combination of flags.
+// Without `duration_given` and with -n, the run has no duration limit.
 loadgen::LoadConfig make_load_config(const LoadFlags& f, const std::string& url, const std::string& duration,
                                      bool duration_given);
 
