@@ -5,12 +5,13 @@
 // profile is asked for (and --keep-warm seconds after).
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/core.h>
 
 #include "kperf/agent/followed_target.hpp"
@@ -20,6 +21,8 @@
 #include "kperf/agent/routes.hpp"
 #include "kperf/agent/scrape_session.hpp"
 #include "kperf/cli/command.hpp"
+#include "kperf/cli/flag_values.hpp"
+#include "kperf/run/signal_watcher.hpp"
 #include "kperf/cli/flag_values.hpp"
 #include "profiler/bpf_support.hpp"
 
@@ -46,11 +49,17 @@ int run_agent(const AgentArgs& a) {
   if (const std::string missing = prof::missing_bpf_support(); !missing.empty()) {
     throw UsageError(fmt::format("agent samples with eBPF: {}", missing));
   }
+  boost::asio::io_context io;
+  std::function<void()> on_stop;  // set once the server runs; called on io's thread
+  SignalWatcher signals([&io, &on_stop](int) {
+    boost::asio::post(io, [&on_stop] {
+      if (on_stop) on_stop();
+    });
+  });
   agent::FollowedTarget target(a.pid, a.prefix, a.container);
   const std::string spec = target.spec();
   const agent::TargetStatus first = target.status();
 
-  boost::asio::io_context io;
   agent::ScrapeSession session(std::move(target), a.frequency, std::chrono::seconds(a.keep_warm));
   std::optional<agent::HttpServer> server;
   try {
@@ -66,19 +75,15 @@ int run_agent(const AgentArgs& a) {
              spec, first.ok ? first.description : "not running yet (" + first.description + ")");
   std::fflush(stderr);
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  int got = 0;
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    got = sig;
+  on_stop = [&] {
     session.shutdown();  // stops sampling; pending scrapes are refused
     server->stop();
     io.stop();
-  });
+  };
   io.run();
   session.shutdown();
-  fmt::print(stderr, "kperf agent: stopped ({}); {} profiles served\n", got == SIGINT ? "SIGINT" : "SIGTERM",
-             session.stats().served);
+  fmt::print(stderr, "kperf agent: stopped ({}); {} profiles served\n",
+             signals.signal() == SIGINT ? "SIGINT" : "SIGTERM", session.stats().served);
   return 0;
 }
 

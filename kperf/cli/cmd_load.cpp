@@ -2,8 +2,6 @@
 // text report and units; exact latency percentiles; rate mode; JSON; repeated runs).
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <iostream>
 
 #include <fmt/core.h>
@@ -12,16 +10,13 @@
 #include "kperf/cli/flag_values.hpp"
 #include "kperf/cli/load_options.hpp"
 #include "kperf/cli/output_file.hpp"
+#include "kperf/run/signal_watcher.hpp"
 #include "loadgen/load.hpp"
 #include "loadgen/report.hpp"
 
 namespace kperf {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct LoadOptions {
   std::string url;
@@ -38,13 +33,7 @@ void run(const LoadOptions& o, bool duration_given) {
   std::ostream& text = json_to_stdout ? std::cerr : std::cout;
   const bool tty = ::isatty(STDERR_FILENO) == 1;
 
-  g_interrupted.store(false);
-  struct sigaction sa {};
-  struct sigaction old {};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-
+  SignalWatcher signals;  // Ctrl-C / SIGTERM end the test early, with its results
   loadgen::ProgressFn progress;
   if (tty) {
     progress = [](const loadgen::Progress& p) {
@@ -56,21 +45,19 @@ void run(const LoadOptions& o, bool duration_given) {
   std::vector<loadgen::LoadResult> results;
   nlohmann::json runs_json = nlohmann::json::array();
   try {
-    for (int i = 0; i < o.runs && !g_interrupted.load(); ++i) {
+    for (int i = 0; i < o.runs && !signals.stop().load(); ++i) {
       if (o.runs > 1) text << fmt::format("Run {} of {}\n", i + 1, o.runs);
       text << loadgen::format_text_header(config) << std::flush;
-      loadgen::LoadResult r = loadgen::run_load(config, progress, &g_interrupted);
+      loadgen::LoadResult r = loadgen::run_load(config, progress, &signals.stop());
       if (tty) fmt::print(stderr, "\r\033[K");
       text << loadgen::format_text_result(config, r, o.flags.latency) << std::flush;
       runs_json.push_back(loadgen::result_json(r));
       results.push_back(std::move(r));
     }
   } catch (...) {
-    sigaction(SIGINT, &old, nullptr);
     if (tty) fmt::print(stderr, "\r\033[K");
     throw;
   }
-  sigaction(SIGINT, &old, nullptr);
   const auto combined = loadgen::combine(results);
   if (o.runs > 1 && !results.empty()) text << "\n" << loadgen::format_combined_text(combined) << std::flush;
   if (!o.json.empty()) {
@@ -79,7 +66,7 @@ void run(const LoadOptions& o, bool duration_given) {
                         {"config", loadgen::config_json(config)},
                         {"runs", runs_json},
                         {"combined", loadgen::combined_json(combined)},
-                        {"interrupted", g_interrupted.load()}};
+                        {"interrupted", signals.stop().load()}};
     out.stream() << j.dump(2) << "\n";
     out.commit();
   }

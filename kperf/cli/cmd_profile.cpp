@@ -37,6 +37,7 @@
 #include "kperf/run/profile_outputs.hpp"
 #include "kperf/report/profile_report.hpp"
 #include "kperf/run/profile_run.hpp"
+#include "kperf/run/signal_watcher.hpp"
 #include "kperf/run/progress.hpp"
 #include "kperf/run/workload.hpp"
 #include "loadgen/duration.hpp"

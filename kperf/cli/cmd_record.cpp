@@ -1,9 +1,6 @@
 // `kperf record`: samples on-CPU stacks of processes (-p PID, -a, or -- CMD) with the
 // eBPF sampler and writes them as folded stacks, a flame graph SVG, a speedscope file or
 // a gzipped pprof profile.
-#include <signal.h>
-
-#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -17,6 +14,7 @@
 #include "kperf/cli/flag_values.hpp"
 #include "kperf/cli/output_file.hpp"
 #include "kperf/report/pprof_export.hpp"
+#include "kperf/run/signal_watcher.hpp"
 #include "loadgen/duration.hpp"
 #include "profiler/recorder.hpp"
 #include "profiler/targets.hpp"
@@ -24,10 +22,6 @@
 namespace kperf {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_stop_signal(int) { g_stop.store(true); }
 
 struct RecordArgs {
   std::string pids;
@@ -61,22 +55,8 @@ void run_record(const RecordArgs& a) {
   if (modes != 1) throw UsageError("give exactly one of -p PID[,PID...], -a or -- COMMAND [ARGS]");
 
   OutputFile out(a.output);  // fail on an unwritable path before recording
-  g_stop.store(false);
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  struct Restore {
-    struct sigaction i, t;
-    ~Restore() {
-      sigaction(SIGINT, &i, nullptr);
-      sigaction(SIGTERM, &t, nullptr);
-    }
-  } restore{old_int, old_term};
-
-  prof::Recorder recorder(std::move(opts), g_stop);
+  SignalWatcher signals;  // Ctrl-C / SIGTERM end the recording; what was collected is written
+  prof::Recorder recorder(std::move(opts), signals.stop());
   const auto started = std::chrono::system_clock::now();
   const auto summary = recorder.run();
   for (const auto& line : prof::lua_problem_lines(summary)) fmt::print(stderr, "kperf record: {}\n", line);

@@ -4,8 +4,8 @@
 //
 // How `kperf profile` should use it: construct the Lab on the main thread in the scope
 // that owns the run (the constructor returns once both servers answer, or throws one
-// clear line and leaves nothing running); block SIGINT/SIGTERM and wait for them in
-// the run loop (sigwait/signalfd or a flag set by a handler); on a signal or an error
+// clear line and leaves nothing running); watch SIGINT/SIGTERM with SignalWatcher
+// (kperf/run/signal_watcher.hpp) and poll its stop() in the run loop; on a signal or an error
 // just leave the scope — ~Lab() stops both nginx (SIGQUIT, then SIGTERM, then SIGKILL
 // of the process group, bounded) and removes the temporary run directory. Copy
 // error_log() into the profile's outputs before that. If kperf itself is killed, the

@@ -1,9 +1,6 @@
 // `kperf profile` run plan and execution: warmup, then per run sampling + load in step.
 #include "kperf/run/profile_run.hpp"
 
-#include <pthread.h>
-#include <time.h>
-
 #include <algorithm>
 #include <exception>
 #include <mutex>
@@ -16,30 +13,6 @@
 #include "kperf/cli/command.hpp"
 
 namespace kperf {
-
-SignalWatcher::SignalWatcher() {
-  sigemptyset(&set_);
-  sigaddset(&set_, SIGINT);
-  sigaddset(&set_, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  thread_ = std::thread([this] {
-    while (!done_.load()) {
-      timespec ts{0, 100'000'000};
-      const int s = sigtimedwait(&set_, nullptr, &ts);
-      if (s == SIGINT || s == SIGTERM) {
-        int none = 0;
-        signal_.compare_exchange_strong(none, s);  // the first one names the exit status
-        stop_.store(true);
-      }
-    }
-  });
-}
-
-SignalWatcher::~SignalWatcher() {
-  done_.store(true);
-  thread_.join();
-  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-}
 
 double RunPlan::planned_seconds() const {
   using Sec = std::chrono::duration<double>;

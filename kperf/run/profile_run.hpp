@@ -3,14 +3,12 @@
 // the load generator drives the gateway for the run's duration; results kept per run.
 #pragma once
 
-#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "flamegraph/trie.hpp"
@@ -79,25 +77,5 @@ struct ProfileResult {
 // result with what was measured. Throws std::runtime_error when sampling cannot start.
 ProfileResult run_profile(const RunPlan& plan, const std::string& base_url, pid_t master_pid,
                           const std::atomic<bool>& stop, ProgressDisplay& progress);
-
-// Blocks SIGINT/SIGTERM in this thread and every thread started after it (the load
-// generator's and the sampler's); one thread waits for them and sets stop().
-class SignalWatcher {
- public:
-  SignalWatcher();
-  ~SignalWatcher();
-  SignalWatcher(const SignalWatcher&) = delete;
-  SignalWatcher& operator=(const SignalWatcher&) = delete;
-  const std::atomic<bool>& stop() const { return stop_; }
-  int signal() const { return signal_.load(); }
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> signal_{0};
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 }  // namespace kperf
