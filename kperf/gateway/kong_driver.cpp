@@ -24,8 +24,8 @@
 #include "common/proc_stat.hpp"
 #include "common/text_file.hpp"
 #include "common/unique_fd.hpp"
+#include "kperf/gateway/http_ready.hpp"
 #include "kperf/gateway/kong_format.hpp"
-#include "kperf/gateway/lab_http.hpp"
 
 extern char** environ;
 
@@ -325,23 +325,15 @@ void write_declarative_config(const KongGatewaySpec& spec, std::string_view kong
 
 void wait_http_ready(int port, std::string_view path, std::chrono::milliseconds timeout,
                      const std::function<bool()>& alive, std::string_view what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string last = "no answer";
-  while (true) {
-    try {
-      const auto resp = http_get(port, path, {}, std::chrono::seconds(2));
-      if (resp.status == 200) return;
-      last = fmt::format("HTTP {}", resp.status);
-    } catch (const std::exception& e) {
-      last = e.what();
-    }
+  const auto still_running = [&] {
     if (alive && !alive()) throw std::runtime_error(fmt::format("{} exited before answering", what));
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error(fmt::format("{} did not answer GET http://127.0.0.1:{}{} within {} s ({})", what, port,
-                                           path, timeout.count() / 1000, last));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  };
+  const auto last =
+      poll_http_ready(port, path, {timeout, std::chrono::seconds(2), std::chrono::milliseconds(200)}, still_running);
+  if (!last) return;
+  throw std::runtime_error(fmt::format("{} did not answer GET http://127.0.0.1:{}{} within {} s ({})", what, port, path,
+                                       timeout.count() / 1000,
+                                       last->status != 0 ? fmt::format("HTTP {}", last->status) : last->error));
 }
 
 }  // namespace kperf

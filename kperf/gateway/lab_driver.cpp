@@ -21,7 +21,7 @@
 #include "common/text_file.hpp"
 #include "common/ports.hpp"
 #include "common/run_dir.hpp"
-#include "kperf/gateway/lab_http.hpp"
+#include "kperf/gateway/http_ready.hpp"
 
 namespace kperf {
 
@@ -205,28 +205,20 @@ void Lab::write_config() const {
 
 void Lab::wait_ready(NginxProcess& proc, const char* what, int port, const char* probe, const fs::path& log,
                      std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  std::string last_error;
-  for (;;) {
-    if (!proc.running()) {
-      // the error log says why; nginx's own stdout/stderr if it died before opening it
-      std::string why = complaint(common::read_file_or_empty(log));
-      if (why.empty()) why = complaint(common::read_file_or_empty(run_dir_ / "logs" / (std::string(what) + ".out")));
-      throw std::runtime_error(fmt::format("lab: {} nginx {}: {}", what, proc.exit_description(), why));
-    }
-    try {
-      HttpResponse r = http_get(port, probe, {}, std::chrono::milliseconds(1000));
-      if (r.status == 200) return;
-      last_error = fmt::format("{} answered {}", probe, r.status);
-    } catch (const std::exception& e) {
-      last_error = e.what();
-    }
-    if (Clock::now() >= deadline) {
-      throw std::runtime_error(fmt::format("lab: {} nginx did not answer within {} ms ({})", what,
-                                           timeout.count(), last_error));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const auto still_running = [&] {
+    if (proc.running()) return;
+    // the error log says why; nginx's own stdout/stderr if it died before opening it
+    std::string why = complaint(common::read_file_or_empty(log));
+    if (why.empty()) why = complaint(common::read_file_or_empty(run_dir_ / "logs" / (std::string(what) + ".out")));
+    throw std::runtime_error(fmt::format("lab: {} nginx {}: {}", what, proc.exit_description(), why));
+  };
+  const auto last =
+      poll_http_ready(port, probe, {timeout, std::chrono::milliseconds(1000), std::chrono::milliseconds(20)},
+                      still_running);
+  if (!last) return;
+  throw std::runtime_error(
+      fmt::format("lab: {} nginx did not answer within {} ms ({})", what, timeout.count(),
+                  last->status != 0 ? fmt::format("{} answered {}", probe, last->status) : last->error));
 }
 
 void Lab::wait_workers(NginxProcess& proc, const char* what, int count) {
