@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/chromium.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -20,15 +21,13 @@ namespace {
 
 using kperf::test::TempDir;
 
-constexpr const char* kChromium = "/usr/bin/chromium";
-
 // "main;a;x 30", "main;b;x 20", "main;b;y 50": total 100, b 70.
 constexpr double kAX = 30, kBX = 20, kBY = 50;
 
 class SvgInChromium : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(::access(kChromium, X_OK), 0) << "chromium not installed: scripts/setup installs it";
+    ASSERT_EQ(::access(kperf::test::kChromium, X_OK), 0) << "chromium not installed: scripts/setup installs it";
     kperf::test::write_file(tmp_.file("in.folded"),
                             fmt::format("main;a;x {}\nmain;b;x {}\nmain;b;y {}\n", kAX, kBX, kBY));
     const auto r = kperf::test::run({KPERF_BINARY, "flamegraph", tmp_.file("in.folded"), "-o", tmp_.file("fg.svg")});
@@ -39,10 +38,8 @@ class SvgInChromium : public ::testing::Test {
   // The DOM after the script ran, for the SVG opened with `query` ("?s=..."); Chromium's
   // console goes to `console`.
   std::string dom(const std::string& query, std::string* console = nullptr) {
-    const auto r = kperf::test::run({kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                     "--user-data-dir=" + tmp_.file("chromium"), "--enable-logging=stderr",
-                                     "--v=0", "--dump-dom", "file://" + tmp_.file("fg.svg") + query},
-                                    90);
+    const auto r = kperf::test::chromium_dom("file://" + tmp_.file("fg.svg") + query, tmp_.file("chromium"),
+                                             {"--enable-logging=stderr", "--v=0"});
     EXPECT_EQ(r.status, 0) << r.err;
     if (console) *console = r.err;
     return r.out;

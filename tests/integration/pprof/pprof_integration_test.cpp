@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/folded_stacks.hpp"
+#include "tests/support/lua_pprof_recording.hpp"
 #include "tests/support/nginx_server.hpp"
 #include "tests/support/pprof_reader.hpp"
 #include "tests/support/process.hpp"
@@ -137,16 +138,8 @@ TEST(PprofIntegration, RecordLuajitOpensInGoPprof) {
   REQUIRE_ROOT();
   if (::access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "luajit not installed";
   TempDir tmp;
-  kperf::test::write_file(tmp.file("busy.lua"), R"(
-local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-local t, s = os.clock(), 0
-while os.clock() - t < 1.5 do s = s + fib(18) end
-print(s)
-)");
   const std::string out = tmp.file("out.pb.gz");
-  const auto r = kperf::test::run({KPERF_BINARY, "record", "--format", "pprof", "-F", "499", "-o", out, "--",
-                                   "/usr/bin/luajit", tmp.file("busy.lua")},
-                                  60);
+  const auto r = kperf::test::record_lua_fib_pprof(tmp.path(), out);
   ASSERT_EQ(r.status, 0) << r.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"((\d+) samples in)"))) << r.err;
@@ -160,7 +153,9 @@ print(s)
   EXPECT_NE(p.str(p.comments[0]).find("samples in"), std::string::npos);
   bool lua = false, native_with_build_id = false;
   for (const auto& f : p.functions) {
-    if (p.str(f.name).starts_with("fib ") && p.str(f.filename).ends_with("busy.lua")) lua = f.start_line == 2;
+    if (p.str(f.name).starts_with("fib ") && p.str(f.filename).ends_with(kperf::test::kFibChunk)) {
+      lua = f.start_line == 2;
+    }
   }
   for (const auto& l : p.locations) {
     if (l.mapping_id == 0 || l.address == 0) continue;

@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/chromium.hpp"
+#include "tests/support/lua_pprof_recording.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/pprof_reader.hpp"
 #include "tests/support/process.hpp"
@@ -85,23 +87,15 @@ TEST(SpeedscopeViewer, RecordedPprofOpensWithTheFilesFunctionsAndWeights) {
   if (::access("/usr/bin/luajit", X_OK) != 0) GTEST_SKIP() << "luajit not installed (scripts/setup installs it)";
   ASSERT_TRUE(fs::is_regular_file(kViewer + "/index.html"))
       << "speedscope's viewer is not in " << kViewer << ": scripts/setup installs it (npm)";
-  ASSERT_EQ(::access("/usr/bin/chromium", X_OK), 0) << "chromium not installed: scripts/setup installs it";
+  ASSERT_EQ(::access(kperf::test::kChromium, X_OK), 0) << "chromium not installed: scripts/setup installs it";
 
   TempDir tmp;
-  kperf::test::write_file(tmp.file("busy.lua"), R"(
-local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-local t, s = os.clock(), 0
-while os.clock() - t < 1.5 do s = s + fib(18) end
-print(s)
-)");
   // The served folder: the viewer and the profile side by side (one origin).
   const fs::path site = fs::path(tmp.path()) / "site";
   fs::create_directories(site);
   fs::create_directory_symlink(kViewer, site / "viewer");
   const std::string out = (site / "profile.pb.gz").string();
-  const auto rec = kperf::test::run({KPERF_BINARY, "record", "--format", "pprof", "-F", "499", "-o", out, "--",
-                                     "/usr/bin/luajit", tmp.file("busy.lua")},
-                                    60);
+  const auto rec = kperf::test::record_lua_fib_pprof(tmp.path(), out);
   ASSERT_EQ(rec.status, 0) << rec.err;
   const PprofProfile p = kperf::test::read_pprof_gz(kperf::test::read_file(out));
   ASSERT_GT(p.total(0), 100);
@@ -129,10 +123,7 @@ print(s)
   ASSERT_TRUE(kperf::test::wait_for_port(port, 10)) << kperf::test::read_file(tmp.file("http.err"));
   const std::string url = "http://127.0.0.1:" + std::to_string(port) +
                           "/viewer/index.html#profileURL=%2Fprofile.pb.gz&title=kperf-pprof&view=sandwich";
-  const auto chrome = kperf::test::run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                        "--no-first-run", "--user-data-dir=" + tmp.file("chromium"),
-                                        "--virtual-time-budget=20000", "--dump-dom", url},
-                                       90);
+  const auto chrome = kperf::test::chromium_dom(url, tmp.file("chromium"), {"--virtual-time-budget=20000"});
   // A file speedscope cannot import leaves its page busy: Chromium never ends (-1 here).
   ASSERT_EQ(chrome.status, 0) << chrome.err;
   const std::string& dom = chrome.out;
