@@ -414,7 +414,10 @@ Recorded record_lines(const TempDir& dir, const std::vector<std::string>& cmd) {
 // loop (line 3) — interpreted, and inside the trace (JIT on) where the build's snapshots
 // tell it; elsewhere inner's trace frame has its first line (1), never another one (the
 // trace's start line was wrong in some runs: a side trace or another start picked by a
-// hotcount collision).
+// hotcount collision). "Elsewhere" includes a helper the trace calls (lj_vm_modi for
+// `%`, a third of the samples): no trace pc there, so the first line, under the helper.
+// (Counting only line 3 made the share the trace body's share of the CPU, 64-66% quiet
+// and 57-59% under load: a property of the machine, not of kperf.)
 TEST_P(LuajitPeer, ExecutingLines) {
   REQUIRE_ROOT();
   REQUIRE_PEERS();
@@ -427,11 +430,18 @@ TEST_P(LuajitPeer, ExecutingLines) {
       expect_refusal(r, luajit_of(GetParam())[0]);
       continue;
     }
+    const bool snapshot_lines = jit && GetParam().trace_lines;
+    const auto in_helper = [&](const Stack& s) {  // inner's trace frame at its first line, a frame above
+      if (!hot_chain(s, chunk, 9, 1, jit)) return false;
+      const size_t i = find_frame(s, [&](const std::string& f) { return f == "inner " + chunk + ":1_[j]"; });
+      return i != std::string::npos && i + 1 < s.frames.size();
+    };
     const double whole = row(GetParam(), jit ? "--lua-lines JIT on" : "--lua-lines JIT off", r, chunk,
                              [&](const Stack& s) {
-                               return hot_chain(s, chunk, 9, jit && !GetParam().trace_lines ? 1 : 3, jit);
+                               return hot_chain(s, chunk, 9, jit && !GetParam().trace_lines ? 1 : 3, jit) ||
+                                      (snapshot_lines && in_helper(s));
                              });
-    EXPECT_GE(whole, 0.6) << top_stacks(r.stacks);
+    EXPECT_GE(whole, 0.9) << top_stacks(r.stacks);
   }
 }
 
