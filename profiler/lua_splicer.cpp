@@ -299,7 +299,11 @@ void LuaSplicer::native_frames(Sample& c) {
   native_.clear();
   for (uint64_t pc : c.native.pcs) native_.push(pc, c.layout->in_vm(pc));
   c.root = c.native.reached_root;
-  if (c.captured) restart_below_vm(c);
+  if (c.captured) {
+    restart_below_vm(c);
+  } else if (c.G && c.stopped_in_code) {
+    native_.vm.back() = true;  // LuaJIT's machine code: [lua:unknown], not a native [unknown]
+  }
 }
 
 // Trace code (vmstate >= 0), or in the interpreter but its one FDE did not unwind (VM
