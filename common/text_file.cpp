@@ -36,6 +36,8 @@ bool read_all(const std::filesystem::path& path, std::string& out) {
 
 }  // namespace
 
+bool read_file_into(const std::filesystem::path& path, std::string& out) { return read_all(path, out); }
+
 std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::string out;
   if (!read_all(path, out)) return std::nullopt;

@@ -12,6 +12,10 @@ namespace kperf::common {
 // The file's bytes, or std::nullopt when it cannot be opened or read.
 std::optional<std::string> read_file(const std::filesystem::path& path);
 
+// The file's bytes into out (its capacity reused: re-reading a /proc file allocates
+// nothing once out has grown); false when it cannot be opened or read.
+bool read_file_into(const std::filesystem::path& path, std::string& out);
+
 // The file's bytes, or "" when it cannot be read (/proc entries of a process that is gone).
 std::string read_file_or_empty(const std::filesystem::path& path);
 

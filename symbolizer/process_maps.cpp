@@ -22,10 +22,14 @@ bool hex_field(std::string_view& s, uint64_t& out, char stop) {
 
 }  // namespace
 
-std::vector<Mapping> parse_maps(std::string_view text) {
-  std::vector<Mapping> out;
+void parse_maps(std::string_view text, std::vector<Mapping>& out) {
+  size_t n = 0;  // out[0, n) are this text's mappings; the rest are reused
   for (std::string_view line; next_line(text, line);) {
-    Mapping m;
+    if (n == out.size()) out.emplace_back();
+    Mapping& m = out[n];
+    m.path.clear();
+    m.deleted = false;
+    m.inode = 0;
     uint64_t maj = 0, min = 0;
     if (!hex_field(line, m.start, '-') || !hex_field(line, m.end, ' ')) continue;
     if (line.size() < 5) continue;
@@ -48,19 +52,28 @@ std::vector<Mapping> parse_maps(std::string_view text) {
         m.deleted = true;
         path.remove_suffix(kDeleted.size());
       }
-      m.path = std::string(path);
+      m.path.assign(path);
     }
     if (m.end <= m.start) continue;
-    out.push_back(std::move(m));
+    ++n;
   }
-  std::sort(out.begin(), out.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
-  return out;
+  out.resize(n);
+  // The kernel lists them in order: the sort only guards against a malformed file.
+  if (!std::is_sorted(out.begin(), out.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; }))
+    std::sort(out.begin(), out.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
+}
+
+bool read_maps(const std::filesystem::path& maps_path, std::string& text, std::vector<Mapping>& out) {
+  if (!common::read_file_into(maps_path, text)) return false;
+  parse_maps(text, out);
+  return true;
 }
 
 std::optional<std::vector<Mapping>> read_maps(pid_t pid) {
-  const auto text = common::read_file("/proc/" + std::to_string(pid) + "/maps");
-  if (!text) return std::nullopt;
-  return parse_maps(*text);
+  std::string text;
+  std::vector<Mapping> out;
+  if (!read_maps("/proc/" + std::to_string(pid) + "/maps", text, out)) return std::nullopt;
+  return out;
 }
 
 const Mapping* find_mapping(const std::vector<Mapping>& maps, uint64_t addr) {

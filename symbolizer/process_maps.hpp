@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,10 +22,18 @@ struct Mapping {
   bool file_backed() const { return inode != 0 && !path.empty() && path[0] == '/'; }
 };
 
-// Parses the text of a maps file; malformed lines are skipped.
-std::vector<Mapping> parse_maps(std::string_view text);
+// Parses the text of a maps file into out, reusing its elements (their path strings keep
+// their capacity); malformed lines are skipped.
+void parse_maps(std::string_view text, std::vector<Mapping>& out);
+inline std::vector<Mapping> parse_maps(std::string_view text) {
+  std::vector<Mapping> out;
+  parse_maps(text, out);
+  return out;
+}
 // Reads /proc/PID/maps; nullopt if the process is gone or unreadable.
 std::optional<std::vector<Mapping>> read_maps(pid_t pid);
+// The same into out, with text as the read buffer (both reused: no allocation once grown).
+bool read_maps(const std::filesystem::path& maps_path, std::string& text, std::vector<Mapping>& out);
 // The mapping containing addr in a sorted vector, or null.
 const Mapping* find_mapping(const std::vector<Mapping>& maps, uint64_t addr);
 

@@ -41,6 +41,11 @@ struct ProcessData {
   bool gone = false;
   std::unique_ptr<PerfMap> perf_map;
   size_t last_hit = 0;
+  // Re-reading the maps (new JIT code, dlopen) reuses these: no allocation once grown.
+  std::filesystem::path maps_path;
+  std::string maps_text;
+  std::vector<Mapping> next_maps;
+  std::vector<MapEntry> next_entries;
 };
 
 struct SessionImpl {
@@ -53,17 +58,20 @@ struct SessionImpl {
   explicit SessionImpl(SessionOptions o) : opts(o), modules(ModuleOptions{o.demangle, true, "/usr/lib/debug"}) {}
 
   bool read(ProcessData& p) {
-    auto maps = read_maps(p.pid);
+    if (p.maps_path.empty()) p.maps_path = fmt::format("/proc/{}/maps", p.pid);
+    const bool ok = read_maps(p.maps_path, p.maps_text, p.next_maps);
     p.last_read = Clock::now();
     ++maps_reads;
-    if (!maps) {
+    if (!ok) {
       p.gone = true;
       return false;
     }
     // Keep resolved modules of mappings that did not change.
-    std::vector<MapEntry> entries(maps->size());
-    for (size_t i = 0; i < maps->size(); ++i) {
-      const Mapping& m = (*maps)[i];
+    const std::vector<Mapping>& maps = p.next_maps;
+    std::vector<MapEntry>& entries = p.next_entries;
+    entries.assign(maps.size(), MapEntry{});
+    for (size_t i = 0; i < maps.size(); ++i) {
+      const Mapping& m = maps[i];
       if (const Mapping* old = find_mapping(p.maps, m.start)) {
         size_t j = static_cast<size_t>(old - p.maps.data());
         if (old->start == m.start && old->end == m.end && old->offset == m.offset && old->inode == m.inode &&
@@ -71,8 +79,9 @@ struct SessionImpl {
           entries[i] = p.entries[j];
       }
     }
-    p.maps = std::move(*maps);
-    p.entries = std::move(entries);
+    p.maps.swap(p.next_maps);
+    p.entries.swap(p.next_entries);
+    p.next_entries.clear();  // the old entries' modules are not kept alive
     p.last_hit = 0;
     return true;
   }
@@ -193,13 +202,14 @@ void Session::add_process(pid_t pid) {
 
 void Session::forget_process(pid_t pid) { impl_->procs.erase(pid); }
 
-UnwindResult Session::unwind(pid_t pid, const Registers& regs, const StackCopy& stack, size_t max_frames) {
+void Session::unwind(pid_t pid, const Registers& regs, const StackCopy& stack, UnwindResult& out,
+                     size_t max_frames) {
   ProcessData* p = impl_->proc(pid);
   ProcessCfi source(*impl_, *p);
   UnwindOptions o;
   o.max_frames = max_frames == 0 ? 1 : max_frames;
   o.frame_pointer_fallback = impl_->opts.frame_pointer_fallback;
-  return unwind_stack(regs, stack, source, o);
+  unwind_stack(regs, stack, source, o, out);
 }
 
 std::string Session::native_frame(pid_t pid, uint64_t pc, bool is_return_address) {

@@ -92,8 +92,13 @@ class Session {
   void add_process(pid_t pid);     // read /proc/PID/maps now (throws if the pid is gone)
   void forget_process(pid_t pid);  // drop maps (after its samples are resolved)
 
-  UnwindResult unwind(pid_t pid, const Registers& regs, const StackCopy& stack,
-                      size_t max_frames = 256);
+  // Into out (reset first; reused, it allocates nothing once grown).
+  void unwind(pid_t pid, const Registers& regs, const StackCopy& stack, UnwindResult& out, size_t max_frames = 256);
+  UnwindResult unwind(pid_t pid, const Registers& regs, const StackCopy& stack, size_t max_frames = 256) {
+    UnwindResult out;
+    unwind(pid, regs, stack, out, max_frames);
+    return out;
+  }
 
   // DESIGN.md frame naming: demangled function name; unnamed -> "libname+0xFUNCSTART";
   // nothing known -> "[unknown]". `is_return_address`: look up pc-1 (call site).

@@ -3,8 +3,9 @@
 #include "symbolizer/unwinder.hpp"
 
 #include <cstring>
+#include <iterator>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 namespace kperf::sym {
 
@@ -61,9 +62,12 @@ bool apply_rule(const RegRule& rule, int regno, const State& cur, uint64_t cfa, 
 
 }  // namespace
 
-UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source,
-                          const UnwindOptions& opts) {
-  UnwindResult res;
+void unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source, const UnwindOptions& opts,
+                  UnwindResult& res) {
+  res.pcs.clear();
+  res.reached_root = false;
+  res.error.clear();
+  res.stop = UnwindStop::Root;
   StackReader mem{stack};
   State cur;
   std::memcpy(cur.r, regs.r, sizeof cur.r);
@@ -85,18 +89,18 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     if (row) {
       if (!row->cfa.is_expr) {
         if (!(cur.valid & (1u << row->cfa.reg))) {
-          res.error = fmt::format("CFA register {} unknown at {:#x}", row->cfa.reg, pc);
+          fmt::format_to(std::back_inserter(res.error), "CFA register {} unknown at {:#x}", row->cfa.reg, pc);
           res.stop = UnwindStop::BadCfa;
-          return res;
+          return;
         }
         cfa = cur.r[row->cfa.reg] + uint64_t(row->cfa.off);
       } else {
         ExprContext ctx{cur.r, cur.valid, std::nullopt, [&](uint64_t a, uint64_t& v) { return mem.read(a, v); }};
         auto v = eval_expr(loc.table->expr(row->cfa.expr), ctx);
         if (!v) {
-          res.error = fmt::format("CFA expression failed at {:#x}", pc);
+          fmt::format_to(std::back_inserter(res.error), "CFA expression failed at {:#x}", pc);
           res.stop = UnwindStop::BadCfa;
-          return res;
+          return;
         }
         cfa = v->value;
       }
@@ -112,11 +116,11 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
         } else if (regno == kRip) {
           if (undefined) {
             res.reached_root = true;
-            return res;
+            return;
           }
-          res.error = fmt::format("return address not readable at {:#x} (CFA {:#x})", pc, cfa);
+          fmt::format_to(std::back_inserter(res.error), "return address not readable at {:#x} (CFA {:#x})", pc, cfa);
           res.stop = UnwindStop::OffStack;
-          return res;
+          return;
         } else if (undefined && (cur.valid & (1u << regno))) {
           // Callee-saved register the CFI calls undefined: keep the value (clobbered
           // at worst; only the frame-pointer fallback reads rbp).
@@ -128,21 +132,24 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     } else {
       if (loc.entry != 0 && lookup_pc >= loc.entry && lookup_pc - loc.entry < kEntryRoutineBytes) {
         res.reached_root = true;  // the entry routine (ld.so's _start has no CFI): outermost
-        return res;
+        return;
       }
       if (!loc.mapped && res.pcs.size() > 1) {
-        res.error = fmt::format("pc {:#x} is in no known mapping", pc);
+        fmt::format_to(std::back_inserter(res.error), "pc {:#x} is in no known mapping", pc);
         res.stop = UnwindStop::NoMapping;
-        return res;
+        return;
       }
       uint64_t rbp = cur.r[kRbp];
       uint64_t ra = 0, saved_rbp = 0;
       bool fp_ok = opts.frame_pointer_fallback && (cur.valid & (1u << kRbp)) && rbp >= cur.r[kRsp] &&
                    mem.read(rbp, saved_rbp) && mem.read(rbp + 8, ra);
       if (!fp_ok) {
-        res.error = loc.mapped ? fmt::format("no CFI for pc {:#x}", pc) : fmt::format("pc {:#x} is in no known mapping", pc);
+        if (loc.mapped)
+          fmt::format_to(std::back_inserter(res.error), "no CFI for pc {:#x}", pc);
+        else
+          fmt::format_to(std::back_inserter(res.error), "pc {:#x} is in no known mapping", pc);
         res.stop = !loc.mapped ? UnwindStop::NoMapping : loc.anonymous ? UnwindStop::AnonCode : UnwindStop::NoCfi;
-        return res;
+        return;
       }
       cfa = rbp + 16;
       next.r[kRip] = ra;
@@ -157,12 +164,12 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
     next.valid |= 1u << kRsp;
     if (next.r[kRip] == 0) {
       res.reached_root = true;  // a zero return address ends the chain (outermost frame)
-      return res;
+      return;
     }
     if (cfa <= cur.r[kRsp] && !(row && row->signal_frame)) {
-      res.error = fmt::format("stack pointer did not increase at {:#x} (sp {:#x}, cfa {:#x})", pc, cur.r[kRsp], cfa);
+      fmt::format_to(std::back_inserter(res.error), "stack pointer did not increase at {:#x} (sp {:#x}, cfa {:#x})", pc, cur.r[kRsp], cfa);
       res.stop = UnwindStop::BadCfa;
-      return res;
+      return;
     }
     exact_pc = row && row->signal_frame;
     cur = next;
@@ -170,7 +177,6 @@ UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSour
   }
   res.error = "max frames reached";
   res.stop = UnwindStop::MaxFrames;
-  return res;
 }
 
 }  // namespace kperf::sym

@@ -39,7 +39,14 @@ struct UnwindOptions {
   bool frame_pointer_fallback = true;
 };
 
-UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source,
-                          const UnwindOptions& opts);
+// Writes into res (reset first): reusing one res allocates nothing once its buffers grew.
+void unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source, const UnwindOptions& opts,
+                  UnwindResult& res);
+inline UnwindResult unwind_stack(const Registers& regs, const StackCopy& stack, CfiSource& source,
+                                 const UnwindOptions& opts) {
+  UnwindResult res;
+  unwind_stack(regs, stack, source, opts, res);
+  return res;
+}
 
 }  // namespace kperf::sym
