@@ -40,7 +40,7 @@ void LuaFrameMerger::show_c_function_once(const NativeStack& native, const LuaRu
   ++g.first;
 }
 
-void LuaFrameMerger::merge(const NativeStack& native, LuaRuns& runs, const NameOf& name_of,
+void LuaFrameMerger::merge(const NativeStack& native, const LuaRuns& runs, const NameOf& name_of,
                            std::vector<SplicedFrame>& out) {
   find_vm_groups(native.vm, starts_);
   assign_runs(runs);
@@ -52,12 +52,12 @@ void LuaFrameMerger::merge(const NativeStack& native, LuaRuns& runs, const NameO
       if (g < groups_.size() && groups_[g].start == i) {
         const Group& gr = groups_[g++];
         if (gr.interpreter) out.push_back(SplicedFrame{0, false, "[lua:interpreter]"});
-        for (size_t f = gr.first; f < gr.last; ++f) out.push_back(SplicedFrame{0, false, std::move(frames[f].text)});
+        for (size_t f = gr.first; f < gr.last; ++f) out.push_back(SplicedFrame{0, false, frames[f].text});
       }
       continue;
     }
     if (g < groups_.size() && groups_[g].start == i + 1 && groups_[g].above_text != SIZE_MAX) {
-      out.push_back(SplicedFrame{0, false, std::move(frames[groups_[g].above_text].text)});
+      out.push_back(SplicedFrame{0, false, frames[groups_[g].above_text].text});
     } else {
       out.push_back(SplicedFrame{native.pcs[i], i > 0, {}});
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kperf::prof {
@@ -16,7 +17,7 @@ namespace kperf::prof {
 struct SplicedFrame {
   uint64_t pc = 0;
   bool is_return = false;
-  std::string text;  // non-empty: a Lua frame (already formatted)
+  std::string_view text;  // non-empty: a Lua frame (already formatted; the splicer's, until its next splice)
 };
 
 // The native frames of a sample (innermost first) and which of them are VM frames.
@@ -37,9 +38,10 @@ struct NativeStack {
 // whose caller-side neighbour (i - 1) is not one.
 void find_vm_groups(const std::vector<bool>& vm, std::vector<size_t>& starts);
 
-// One Lua frame of a walk: its text, and for C functions their lua_CFunction.
+// One Lua frame of a walk: its text (held by the caller), and for C functions their
+// lua_CFunction.
 struct LuaRunFrame {
-  std::string text;
+  std::string_view text;
   uint64_t cfunc = 0;
   bool native_named = false;  // no call-site name: the text is the native name
 };
@@ -52,8 +54,8 @@ class LuaRuns {
     frames_.clear();
     ends_.clear();
   }
-  void add(LuaRunFrame f, bool called_from_c) {
-    frames_.push_back(std::move(f));
+  void add(const LuaRunFrame& f, bool called_from_c) {
+    frames_.push_back(f);
     if (called_from_c) ends_.push_back(frames_.size());
   }
   size_t runs() const { return ends_.size() + (frames_.size() > (ends_.empty() ? 0 : ends_.back()) ? 1 : 0); }
@@ -74,8 +76,8 @@ class LuaFrameMerger {
 
   // Writes native's frames into out (innermost first), each VM group replaced by its
   // run; the outermost group takes whatever runs are left (the walk saw fewer C
-  // boundaries), a group without one shows [lua:interpreter]. Moves the runs' texts.
-  void merge(const NativeStack& native, LuaRuns& runs, const NameOf& name_of, std::vector<SplicedFrame>& out);
+  // boundaries), a group without one shows [lua:interpreter].
+  void merge(const NativeStack& native, const LuaRuns& runs, const NameOf& name_of, std::vector<SplicedFrame>& out);
 
  private:
   struct Group {

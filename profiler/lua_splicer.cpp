@@ -32,10 +32,12 @@ Clock::duration detect_retry(int tries) { return std::chrono::milliseconds(50) *
 }  // namespace
 
 struct LuaSplicer::Process {
-  explicit Process(pid_t pid) : vm(pid), mem(pid) {}
+  explicit Process(pid_t pid) : vm(pid), mem(pid), walker(mem, vm.layout(), protos) {}
   lj::VmFinder vm;
   lj::RemoteMemory mem;
   lj::ProtoCache protos;
+  lj::FrameWalker walker;  // its buffers and `walk` are reused sample after sample
+  lj::WalkResult walk;
   bool published = false;
   // A coroutine's ngx_lua co_ctx has checked out (lua-nginx-module >= 0.10.19 attaches
   // it with exdata2): from then on, one that does not is an unknown resumer.
@@ -46,8 +48,11 @@ struct LuaSplicer::Process {
   bool name_failed = false;  // a native_name lookup threw (reset by the caller)
   uint64_t published_G = 0;
 
-  const std::string& native_name(sym::Session& session, uint64_t pc, bool is_return) {
+  // Names stay valid for the whole splice: the cache is only dropped before one.
+  void bound_native_names() {
     if (native_names.size() >= (1u << 16)) native_names.clear();
+  }
+  const std::string& native_name(sym::Session& session, uint64_t pc, bool is_return) {
     auto [it, fresh] = native_names.try_emplace(pc << 1 | (is_return ? 1 : 0));
     if (fresh) {
       try {
@@ -206,6 +211,7 @@ bool LuaSplicer::splice(const SampleView& s, const sym::UnwindResult& native, st
   find_global_state(c);
   load_vm_state(c);
   native_frames(c);
+  p->bound_native_names();
   p->name_failed = false;
   walk_lua(c);
   const auto name_of = [this, p](uint64_t pc, bool ret) -> const std::string& {
@@ -334,9 +340,9 @@ void LuaSplicer::restart_below_vm(Sample& c) {
   regs.r[KPERF_REG_RSP] = *cf & KPERF_LJ_CFRAME_MASK;
   // Any PC inside the interpreter: its one FDE says CFA = rsp + 80 throughout.
   regs.r[KPERF_REG_RIP] = l.vm_lo + (l.vm_hi - l.vm_lo) / 2;
-  sym::UnwindResult below;
+  sym::UnwindResult& below = below_vm_;
   try {
-    below = session_.unwind(c.tgid, regs, sym::StackCopy{c.s.user_sp(), c.s.ustack});
+    session_.unwind(c.tgid, regs, sym::StackCopy{c.s.user_sp(), c.s.ustack}, below);
   } catch (const std::exception&) {
     below.pcs.clear();
     fail(LuaSpliceCause::UnwindBelowVm);
@@ -344,6 +350,13 @@ void LuaSplicer::restart_below_vm(Sample& c) {
   if (below.pcs.empty()) below.pcs.push_back(regs.ip());
   for (size_t i = 0; i < below.pcs.size(); ++i) native_.push(below.pcs[i], i == 0 || l.in_vm(below.pcs[i]));
   c.root = below.reached_root;
+}
+
+std::string& LuaSplicer::next_text() {
+  if (texts_used_ == texts_.size()) texts_.emplace_back();
+  std::string& t = texts_[texts_used_++];
+  t.clear();
+  return t;
 }
 
 void LuaSplicer::walk_lua(Sample& c) {
@@ -356,13 +369,13 @@ void LuaSplicer::walk_lua(Sample& c) {
     for (size_t g = 0; g < vm_groups_.size(); ++g) runs_.add(LuaRunFrame{"[lua:unknown]"}, true);
     return;
   }
-  lj::FrameWalker walker(c.p.mem, *c.layout, c.p.protos);
+  lj::FrameWalker& walker = c.p.walker;
   // A resumer runs on after the sample: only what was captured names it.
   walker.set_resumer_capture(c.captured ? &c.resumer : nullptr, false);
-  lj::WalkResult wr;
+  lj::WalkResult& wr = c.p.walk;
   bool threw = false;
   try {
-    wr = walker.walk_sample(*c.G, c.regs);
+    walker.walk_sample(*c.G, c.regs, wr);
   } catch (const std::exception& e) {
     wr.error = e.what();
     threw = true;
@@ -372,6 +385,7 @@ void LuaSplicer::walk_lua(Sample& c) {
     fail(threw ? LuaSpliceCause::WalkThrew : LuaSpliceCause::WalkStopped);
   }
   bool any_lua = false;  // a real Lua / C / fast function frame (not only pseudo frames)
+  texts_used_ = 0;
   for (auto& f : wr.frames) {
     LuaRunFrame rf;
     if (f.kind == lj::LuaFrame::Kind::C && f.cfunc) {
@@ -383,8 +397,10 @@ void LuaSplicer::walk_lua(Sample& c) {
       }
     }
     if (f.kind != lj::LuaFrame::Kind::Pseudo) any_lua = true;
-    rf.text = f.text(lua_lines_);
-    runs_.add(std::move(rf), f.called_from_c);
+    std::string& text = next_text();
+    f.append_text(text, lua_lines_);
+    rf.text = text;
+    runs_.add(rf, f.called_from_c);
   }
   if (any_lua) ++pending_.lua_samples;
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -118,7 +119,13 @@ class LuaSplicer {
   NativeStack native_;
   LuaRuns runs_;
   std::vector<size_t> vm_groups_;  // not captured: one [lua:unknown] run per VM group
+  // The Lua frames' texts of the current splice (out's SplicedFrame::text points here).
+  // A deque: growing it keeps the texts already handed out in place.
+  std::deque<std::string> texts_;
+  size_t texts_used_ = 0;
+  std::string& next_text();  // a cleared text of texts_ for this splice
   LuaFrameMerger merger_;
+  sym::UnwindResult below_vm_;  // restart_below_vm's unwind
 };
 
 }  // namespace kperf::prof

@@ -160,9 +160,9 @@ StackAssembler::UserResult StackAssembler::user_frames(const SampleView& s, Proc
   const auto r = s.regs();
   std::copy(r.begin(), r.end(), regs.r);
   const sym::StackCopy stack{s.user_sp(), s.ustack};
-  sym::UnwindResult res;
+  sym::UnwindResult& res = unwound_;
   try {
-    res = session_.unwind(static_cast<pid_t>(s.tgid()), regs, stack);
+    session_.unwind(static_cast<pid_t>(s.tgid()), regs, stack, res);
   } catch (const std::exception& e) {
     res.pcs.assign(1, s.user_ip());
     res.error = e.what();

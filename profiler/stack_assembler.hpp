@@ -126,6 +126,7 @@ class StackAssembler {
   std::vector<fg::FrameId> user_;
   LuaSplicer* lua_ = nullptr;
   std::vector<SplicedFrame> spliced_;
+  sym::UnwindResult unwound_;  // the sample's native unwind (reused)
   AssemblerStats stats_;
   std::vector<fg::FrameOrigin> origins_;
   fg::FrameId unknown_frame_;

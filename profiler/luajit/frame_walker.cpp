@@ -34,6 +34,16 @@ std::optional<FrameSlots> frame_slots(RemoteMemory& mem, const VmOffsets& o, std
   return FrameSlots{*v & 0xffffffffu, *v >> 32};
 }
 
+// A fast function the layout does not name: "ffid#N" (a table: no allocation per sample).
+std::string_view unknown_ffid_name(std::uint8_t ffid) {
+  static const std::array<std::string, 256> names = [] {
+    std::array<std::string, 256> a;
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = fmt::format("ffid#{}", i);
+    return a;
+  }();
+  return names[ffid];
+}
+
 LuaFrame pseudo(const char* name) {
   LuaFrame f;
   f.kind = LuaFrame::Kind::Pseudo;
@@ -43,19 +53,19 @@ LuaFrame pseudo(const char* name) {
 
 }  // namespace
 
-std::optional<std::string> FrameWalker::caller_site_name(std::uint64_t caller_frame, std::uint64_t pc) {
+std::string_view FrameWalker::caller_site_name(std::uint64_t caller_frame, std::uint64_t pc) {
   // The name a frame gets from its caller's call site (debug.getinfo(f, "n")): the
   // caller's function sits in the slot below its frame link; pc is in its bytecode.
   const VmOffsets& o = layout_.off;
   auto cslots = frame_slots(mem_, o, caller_frame);
-  if (!cslots || cslots->fn == 0) return std::nullopt;
+  if (!cslots || cslots->fn == 0) return {};
   std::uint64_t cfn = cslots->fn;
   auto cffid = mem_.read<std::uint8_t>(cfn + o.fn_ffid);
   auto cpc = mem_.ref(cfn + o.fn_pc, o.ref_size);
-  if (!cffid || *cffid != 0 || !cpc) return std::nullopt;
+  if (!cffid || *cffid != 0 || !cpc) return {};
   const Proto* cpt = protos_.get(mem_, o, *cpc - o.sizeof_GCproto);
-  if (!cpt) return std::nullopt;
-  return bc::call_site_name(mem_, *cpt, cpt->pos_of_pc(pc));
+  if (!cpt) return {};
+  return cpt->site_name(mem_, cpt->pos_of_pc(pc));
 }
 
 void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t top_pc, WalkResult& out) {
@@ -121,7 +131,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     } else {
       f.kind = LuaFrame::Kind::Fast;
       std::string_view n = layout_.ffname(ffid);
-      f.name = n.empty() ? fmt::format("ffid#{}", ffid) : std::string(n);
+      f.name = n.empty() ? unknown_ffid_name(ffid) : n;
     }
 
     // A vararg frame sits on top of the real one (same function): skip to it.
@@ -144,7 +154,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
     // capture_funcs takes too; reading the CALL instruction and naming are ours.
     std::uint64_t prev;
     std::uint64_t prev_pc = 0;
-    std::optional<std::string> name;
+    std::string_view name;
     if (kperf_lj_link_is_lua(*link)) {
       // Returns into a Lua function: the caller's CALL instruction gives its frame.
       std::uint64_t ret = *link;
@@ -166,8 +176,8 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
         if (prev_pc) name = caller_site_name(prev, prev_pc);
       }
     }
-    if (f.kind != LuaFrame::Kind::Fast && name) f.name = *name;
-    out.frames.push_back(std::move(f));
+    if (f.kind != LuaFrame::Kind::Fast && !name.empty()) f.name = name;
+    out.frames.push_back(f);
     if (prev >= frame) {
       out.error = "frame link does not go down the stack";
       return;
@@ -178,8 +188,7 @@ void FrameWalker::walk_stack(std::uint64_t L, std::uint64_t base, std::uint64_t 
   out.complete = true;
 }
 
-std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip,
-                                                LuaFrame& base) {
+void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base) {
   // Trace number traceno (the GCtrace must carry gct ~LJ_TTRACE and its own number) runs
   // base's function and, maybe, functions inlined into it: their frames exist only in
   // the trace's snapshots (lj_snap.c). The snapshot whose machine code section holds rip
@@ -190,21 +199,21 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   // innermost's the snapshot's. Anything that does not check out (a function that is not
   // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
   // inlined chain there; without a usable snapshot, base's line stays its first line.
-  std::vector<LuaFrame> inlined;
-  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return inlined;
+  inlined_.clear();
+  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
   auto traces = mem_.u64(J + o.J_trace);
   auto size = mem_.u32(J + o.J_sizetrace);
-  if (!traces || !size || static_cast<std::uint32_t>(traceno) >= *size) return inlined;
+  if (!traces || !size || static_cast<std::uint32_t>(traceno) >= *size) return;
   auto T = mem_.ref(*traces + o.ref_size * static_cast<std::uint64_t>(traceno), o.ref_size);
-  if (!T || *T == 0) return inlined;
+  if (!T || *T == 0) return;
   auto gct = mem_.read<std::uint8_t>(*T + o.fn_gct);
   auto no = mem_.read<std::uint16_t>(*T + o.tr_traceno);
   auto fpc = mem_.ref(base.func + o.fn_pc, o.ref_size);
-  if (!gct || *gct != KPERF_LJ_GCT_TRACE || !no || *no != traceno || !fpc) return inlined;
+  if (!gct || *gct != KPERF_LJ_GCT_TRACE || !no || *no != traceno || !fpc) return;
   const Proto* pt = protos_.get(mem_, o, *fpc - o.sizeof_GCproto);
-  if (!pt) return inlined;
+  if (!pt) return;
 
   auto mcode = mem_.u64(*T + o.tr_mcode);
   auto szmcode = mem_.u32(*T + o.tr_szmcode);
@@ -219,7 +228,8 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
   constexpr std::size_t kSnapSize = KPERF_LJ_SNAPSHOT_SIZE;
   if (o.gc64 && mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode &&
       rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
-    std::vector<std::uint8_t> snaps(kSnapSize * *nsnap);
+    std::vector<std::uint8_t>& snaps = snaps_;
+    snaps.resize(kSnapSize * *nsnap);
     if (mem_.read(*snap, snaps.data(), snaps.size())) {
       const std::uint64_t off = rip - *mcode;
       std::size_t best = 0;
@@ -231,38 +241,42 @@ std::vector<LuaFrame> FrameWalker::trace_frames(std::uint64_t G, std::int32_t tr
       std::uint32_t mapofs;
       std::memcpy(&mapofs, snaps.data() + kSnapSize * best + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof mapofs);
       const std::uint8_t nent = snaps[kSnapSize * best + KPERF_LJ_SNAPSHOT_NENT];
-      std::vector<std::uint32_t> map(nent + 2u);
+      std::vector<std::uint32_t>& map = snap_map_;
+      map.resize(nent + 2u);
       if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
         std::uint64_t resume;
         std::memcpy(&resume, &map[nent], sizeof resume);
         resume >>= 8;
-        inlined = inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
+        inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
         // base runs the call of the outermost inlined frame, or the snapshot's PC.
-        std::int64_t pos = pt->pos_of_pc(inlined.empty() ? resume + 4 : inlined.back().return_pc);
+        std::int64_t pos = pt->pos_of_pc(inlined_.empty() ? resume + 4 : inlined_.back().return_pc);
         if (pos >= 0) {
           base.line = pt->line_at(pos);
-          return inlined;
+          return;
         }
-        inlined.clear();
+        inlined_.clear();
       }
     }
   }
   // No snapshot for rip: base keeps its function's first line. The line the trace starts
   // at is not where it runs (a side trace starting after a loop runs the loop; hotcount
   // collisions, which follow ASLR, pick other starts from run to run): a wrong line.
-  return inlined;
+  return;
 }
 
-std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
-                                                  std::uint32_t nk, const Proto& base_pt, std::uint64_t resume) {
+const std::vector<LuaFrame>& FrameWalker::inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
+                                                         std::uint32_t nk, const Proto& base_pt, std::uint64_t resume) {
   const VmOffsets& o = layout_.off;
   // An IR constant's 64-bit payload (GC64: in the instruction slot after the constant).
   auto constant = [&](std::uint32_t ref) -> std::optional<std::uint64_t> {
     if (ref >= KPERF_LJ_REF_BIAS || ref < nk) return std::nullopt;
     return mem_.u64(ir + 8 * (std::uint64_t(ref) + 1));
   };
-  std::vector<LuaFrame> outer_first;
-  std::vector<const Proto*> protos;  // outer_first's prototypes
+  std::vector<LuaFrame>& outer_first = outer_first_;
+  std::vector<const Proto*>& protos = inlined_protos_;  // outer_first's prototypes
+  outer_first.clear();
+  protos.clear();
+  inlined_.clear();
   const Proto* caller = &base_pt;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::uint32_t link_sn = entries[i];
@@ -287,8 +301,8 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
     f.firstline = fpt->firstline;
     f.jit = true;
     f.return_pc = *link;
-    if (auto name = bc::call_site_name(mem_, *caller, call_pos)) f.name = *name;
-    outer_first.push_back(std::move(f));
+    if (std::string_view name = caller->site_name(mem_, call_pos); !name.empty()) f.name = name;
+    outer_first.push_back(f);
     protos.push_back(fpt);
     caller = fpt;
   }
@@ -299,7 +313,8 @@ std::vector<LuaFrame> FrameWalker::inlined_frames(std::span<const std::uint32_t>
     const std::uint64_t pc = i + 1 < outer_first.size() ? outer_first[i + 1].return_pc : resume + 4;
     outer_first[i].line = protos[i]->line_at(protos[i]->pos_of_pc(pc));
   }
-  return {outer_first.rbegin(), outer_first.rend()};
+  inlined_.assign(outer_first.rbegin(), outer_first.rend());
+  return inlined_;
 }
 
 void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out, bool running) {
@@ -328,14 +343,19 @@ void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& 
   }
 }
 
-WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
+void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& r) {
   const VmOffsets& o = layout_.off;
-  WalkResult r;
+  protos_.release_retired();  // the previous walk's frames are done with
+  r.frames.clear();
+  r.start = WalkResult::Start::None;
+  r.complete = false;
+  r.truncated = false;
+  r.error.clear();
   r.vmstate = mem_.read<std::int32_t>(G + o.G_vmstate).value_or(-1);
   auto L = mem_.ref(G + o.G_cur_L, o.ref_size);
   if (!L || *L == 0) {
     r.error = "no current lua_State";
-    return r;
+    return;
   }
   auto jit_base = mem_.ref(G + o.G_jit_base, o.ref_size).value_or(0);
   const std::int32_t vs = r.vmstate;
@@ -350,10 +370,10 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
     if (r.frames.size() == before) {
       // In VM glue code where BASE is not (yet) a frame: still time in the VM.
       r.frames.push_back(pseudo("[lua:interpreter]"));
-      return r;
+      return;
     }
     if (follow_resumers_) append_resumers(G, *L, r, true);
-    return r;
+    return;
   }
   if (vs >= 0 && jit_base != 0) {
     r.start = WalkResult::Start::Trace;
@@ -361,11 +381,11 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
     walk_stack(*L, jit_base, 0, r);
     if (r.frames.size() > top) {
       r.frames[top].jit = true;
-      auto inlined = trace_frames(G, vs, regs.rip(), r.frames[top]);
-      r.frames.insert(r.frames.begin() + static_cast<std::ptrdiff_t>(top), inlined.begin(), inlined.end());
+      trace_frames(G, vs, regs.rip(), r.frames[top]);
+      r.frames.insert(r.frames.begin() + static_cast<std::ptrdiff_t>(top), inlined_.begin(), inlined_.end());
     }
     if (follow_resumers_) append_resumers(G, *L, r);
-    return r;
+    return;
   }
   r.start = WalkResult::Start::State;
   std::uint64_t base = jit_base != 0 ? jit_base : mem_.u64(*L + o.L_base).value_or(0);
@@ -377,7 +397,7 @@ WalkResult FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs) {
   }
   walk_stack(*L, base, pc, r);
   if (follow_resumers_) append_resumers(G, *L, r);
-  return r;
+  return;
 }
 
 }  // namespace kperf::prof::lj

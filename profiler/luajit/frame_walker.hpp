@@ -56,14 +56,17 @@ public:
   // One sample of a process whose G is known: rip inside the interpreter → BASE = rdx,
   // PC = rbx; vmstate >= 0 (trace) → jit_base; otherwise cur_L->base (meaningful only
   // when the native stack passes through VM code: the caller decides that).
-  WalkResult walk_sample(std::uint64_t G, const UserRegs& regs);
+  // Writes the walk into out (reset first; reusing out and this walker across samples
+  // allocates nothing once their buffers have grown).
+  void walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& out);
 
   // The frames of functions inlined into a trace, innermost first, from one snapshot's
   // map entries (GC64: `slot << 24 | flags | ref`): ir is GCtrace.ir (biased), nk its
   // lowest constant, base_pt the prototype of the trace's own frame, resume the PC the
   // snapshot resumes at. Empty unless the whole chain checks out.
-  std::vector<LuaFrame> inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir, std::uint32_t nk,
-                                       const Proto& base_pt, std::uint64_t resume);
+  // The result is the walker's buffer, valid until its next call.
+  const std::vector<LuaFrame>& inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
+                                              std::uint32_t nk, const Proto& base_pt, std::uint64_t resume);
 
 private:
   RemoteMemory& mem_;
@@ -73,12 +76,19 @@ private:
   bool follow_resumers_ = true;
   const ResumerCapture* capture_ = nullptr;
   bool live_resumers_ = true;
-  std::optional<std::string> caller_site_name(std::uint64_t caller_frame, std::uint64_t pc);
+  // Empty: no name ("?").
+  std::string_view caller_site_name(std::uint64_t caller_frame, std::uint64_t pc);
   // running: the walk started in the interpreter on L (see find_resumer).
   void append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& out, bool running = false);
   // Inside trace traceno at rip: the frames of functions inlined into it (innermost
-  // first, from the trace's snapshot) and the executing lines; base is the trace's frame.
-  std::vector<LuaFrame> trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);
+  // first, from the trace's snapshot, into inlined_) and the executing lines; base is the
+  // trace's frame.
+  void trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);
+  // Buffers reused across samples.
+  std::vector<LuaFrame> inlined_, outer_first_;
+  std::vector<const Proto*> inlined_protos_;
+  std::vector<std::uint8_t> snaps_;
+  std::vector<std::uint32_t> snap_map_;
 };
 
 }  // namespace kperf::prof::lj

@@ -3,36 +3,46 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 namespace kperf::prof::lj {
 namespace {
 
 // ';' separates frames and newlines end records in folded files: keep them out.
-std::string clean(std::string s) {
-  for (char& c : s)
-    if (c == ';' || c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s;
-}
-
-std::string chunk_text(const std::string& chunk) {
-  // Source-string chunks (load("...")) are shown as lj_debug_shortname does.
-  return clean(chunk);
+void append_clean(std::string& out, std::string_view s) {
+  for (char c : s) out.push_back(c == ';' || c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
 }
 
 }  // namespace
 
-std::string LuaFrame::text(bool lua_lines) const {
+void LuaFrame::append_text(std::string& out, bool lua_lines) const {
   switch (kind) {
     case Kind::Lua:
-      return fmt::format("{} {}:{}{}", clean(name), chunk_text(chunk), lua_lines ? line : firstline,
-                         jit ? "_[j]" : "");
+      append_clean(out, name);
+      out.push_back(' ');
+      append_clean(out, chunk);
+      fmt::format_to(std::back_inserter(out), ":{}{}", lua_lines ? line : firstline, jit ? "_[j]" : "");
+      return;
     case Kind::Fast:
-      return fmt::format("{}{}", name, jit ? "_[j]" : "");
+      out.append(name);
+      if (jit) out.append("_[j]");
+      return;
     case Kind::C:
-      return name != "?" || cfunc == 0 ? clean(name) : fmt::format("0x{:x}", cfunc);
+      if (name != "?" || cfunc == 0)
+        append_clean(out, name);
+      else
+        fmt::format_to(std::back_inserter(out), "0x{:x}", cfunc);
+      return;
     case Kind::Pseudo:
-      return name;
+      out.append(name);
+      return;
   }
-  return name;
+}
+
+std::string LuaFrame::text(bool lua_lines) const {
+  std::string s;
+  append_text(s, lua_lines);
+  return s;
 }
 
 }  // namespace kperf::prof::lj

@@ -4,14 +4,17 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace kperf::prof::lj {
 
 struct LuaFrame {
   enum class Kind : std::uint8_t { Lua, C, Fast, Pseudo };
   Kind kind = Kind::Lua;
-  std::string name = "?";  // call-site name; fast function: "string.find"; pseudo: "[lua:gc]"
-  std::string chunk;       // Lua: chunk name without leading '@' / '='
+  // The walker's frames point into what outlives a walk: its ProtoCache (chunk, call-site
+  // names; see ProtoCache::release_retired), the layout (fast functions) or literals.
+  std::string_view name = "?";  // call-site name; fast function: "string.find"; pseudo: "[lua:gc]"
+  std::string_view chunk;       // Lua: chunk name without leading '@' / '='
   std::int32_t firstline = 0;
   std::int32_t line = 0;   // executing line (firstline when the PC is unknown)
   std::uint64_t func = 0;  // GCfunc address
@@ -26,7 +29,9 @@ struct LuaFrame {
   // Folded-stack text. lua_lines: the executing line instead of the first line.
   // C functions print as `NAME` if the caller set one (e.g. from the native
   // symbolizer), else `0xADDR`.
+  // append_text appends it to out (no allocation once out has grown).
   std::string text(bool lua_lines = false) const;
+  void append_text(std::string& out, bool lua_lines = false) const;
 };
 
 }  // namespace kperf::prof::lj

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "profiler/bpf/luajit_abi.h"
+#include "profiler/luajit/bytecode.hpp"
 
 namespace kperf::prof::lj {
 namespace {
@@ -162,6 +163,12 @@ std::optional<std::string> Proto::kstr(RemoteMemory& mem, std::uint32_t idx) con
   return out;
 }
 
+std::string_view Proto::site_name(RemoteMemory& mem, std::int64_t pos) const {
+  auto it = site_names_.find(pos);
+  if (it == site_names_.end()) it = site_names_.emplace(pos, bc::call_site_name(mem, *this, pos).value_or("")).first;
+  return it->second;
+}
+
 std::unique_ptr<Proto> ProtoCache::load(RemoteMemory& mem, const VmOffsets& o, std::uint64_t addr) {
   std::vector<unsigned char> hdr(o.sizeof_GCproto);
   if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
@@ -191,7 +198,8 @@ const Proto* ProtoCache::get(RemoteMemory& mem, const VmOffsets& o, std::uint64_
   auto it = cache_.find(addr);
   if (it != cache_.end()) {
     // Re-check the live header: a freed proto's memory may now hold another one.
-    std::vector<unsigned char> hdr(o.sizeof_GCproto);
+    std::vector<unsigned char>& hdr = hdr_;
+    hdr.resize(o.sizeof_GCproto);
     if (!mem.read(addr, hdr.data(), hdr.size())) return nullptr;
     const Proto& p = *it->second;
     if (hdr[o.fn_gct] == KPERF_LJ_GCT_PROTO && ref_at(hdr.data() + o.pt_chunkname, o) == p.chunkname_ptr_ &&
@@ -203,12 +211,16 @@ const Proto* ProtoCache::get(RemoteMemory& mem, const VmOffsets& o, std::uint64_
       return it->second.get();
     }
     ++reloads_;
+    retired_.push_back(std::move(it->second));
     cache_.erase(it);
   }
   ++misses_;
   auto p = load(mem, o, addr);
   if (!p) return nullptr;
-  if (cache_.size() >= max_entries_) cache_.clear();
+  if (cache_.size() >= max_entries_) {
+    for (auto& [a, old] : cache_) retired_.push_back(std::move(old));
+    cache_.clear();
+  }
   return cache_.emplace(addr, std::move(p)).first->second.get();
 }
 

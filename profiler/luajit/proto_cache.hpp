@@ -1,12 +1,15 @@
 // Reads LuaJIT function prototypes (GCproto: chunk name, first line, line info, bytecode,
 // upvalue and local names) from a target, cached by address; a hit is re-checked
-// against the live header so a freed and reused proto address is detected.
+// against the live header so a freed and reused proto address is detected. A hit
+// allocates nothing; a Proto (and the names it hands out) outlives its eviction until
+// release_retired(), so a walk may hold string_views into it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +39,9 @@ public:
   std::optional<std::string> var_name(std::int64_t pos, std::uint32_t slot) const;
   // String constant (GCstr) ~idx of the split constant array (GGET/TGETS operands).
   std::optional<std::string> kstr(RemoteMemory& mem, std::uint32_t idx) const;
+  // The name the call at bytecode position pos gives its callee (bc::call_site_name),
+  // computed once per position; empty if none. Valid as long as this Proto.
+  std::string_view site_name(RemoteMemory& mem, std::int64_t pos) const;
 
 private:
   friend class ProtoCache;
@@ -46,6 +52,7 @@ private:
   std::uint64_t chunkname_ptr_ = 0, lineinfo_ptr_ = 0;
   const unsigned char* field(std::uint64_t remote_ptr, std::size_t len) const;
   mutable std::unordered_map<std::uint32_t, std::optional<std::string>> kstr_cache_;
+  mutable std::unordered_map<std::int64_t, std::string> site_names_;
 };
 
 // Reads a GCstr's bytes (capped).
@@ -56,6 +63,10 @@ public:
   explicit ProtoCache(std::size_t max_entries = 1 << 16) : max_entries_(max_entries) {}
   // nullptr if unreadable or not a proto.
   const Proto* get(RemoteMemory& mem, const VmOffsets& o, std::uint64_t proto_addr);
+  // Frees the Protos evicted since the last call (call between walks, not during one).
+  void release_retired() {
+    if (!retired_.empty()) retired_.clear();
+  }
 
   std::size_t size() const { return cache_.size(); }
   std::uint64_t hits() const { return hits_; }
@@ -66,6 +77,8 @@ private:
   std::unique_ptr<Proto> load(RemoteMemory& mem, const VmOffsets& o, std::uint64_t addr);
   std::size_t max_entries_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Proto>> cache_;
+  std::vector<std::unique_ptr<Proto>> retired_;  // evicted, still referenced by the current walk
+  std::vector<unsigned char> hdr_;               // a hit's live header (reused)
   std::uint64_t hits_ = 0, misses_ = 0, reloads_ = 0;
 };
 

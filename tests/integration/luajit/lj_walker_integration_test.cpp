@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <random>
 #include <signal.h>
 #include <sstream>
@@ -43,6 +44,7 @@ struct Sample {
   bool in_vm = false;
   bool have_G = false;
   WalkResult walk;
+  std::shared_ptr<ProtoCache> protos;    // holds the names walk's frames point at
   std::vector<std::string> texts;        // frame texts (first lines), innermost first
   std::vector<std::string> line_texts;   // with executing lines
   std::uint64_t syscalls = 0;            // process_vm_readv calls of this walk
@@ -60,7 +62,8 @@ std::string join(const std::vector<std::string>& v, std::size_t n = 8) {
 std::vector<Sample> sample_process(pid_t pid, pid_t tid, VmFinder& finder, int n) {
   std::vector<Sample> out;
   RemoteMemory mem(pid);
-  ProtoCache protos;
+  auto protos_held = std::make_shared<ProtoCache>();
+  ProtoCache& protos = *protos_held;
   Tracer tr(tid);
   EXPECT_TRUE(tr.ok()) << tr.error();
   if (!tr.ok()) return out;
@@ -77,10 +80,11 @@ std::vector<Sample> sample_process(pid_t pid, pid_t tid, VmFinder& finder, int n
     s.in_vm = finder.layout().in_vm(s.regs.rip());
     if (G) {
       s.have_G = true;
+      s.protos = protos_held;
       FrameWalker w(mem, finder.layout(), protos);
       syscalls_before = mem.syscalls();
       auto t0 = std::chrono::steady_clock::now();
-      s.walk = w.walk_sample(*G, s.regs);
+      w.walk_sample(*G, s.regs, s.walk);
       walk_us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
       s.syscalls = mem.syscalls() - syscalls_before;
       ++walks;

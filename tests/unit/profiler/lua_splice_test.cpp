@@ -49,11 +49,12 @@ struct Names {
 std::vector<std::string> show(const std::vector<SplicedFrame>& out) {
   std::vector<std::string> v;
   for (const auto& f : out)
-    v.push_back(f.text.empty() ? fmt::format("{:#x}{}", f.pc, f.is_return ? " r" : "") : f.text);
+    v.push_back(f.text.empty() ? fmt::format("{:#x}{}", f.pc, f.is_return ? " r" : "") : std::string(f.text));
   return v;
 }
 
-LuaRunFrame lua(const std::string& text, uint64_t cfunc = 0, bool native_named = false) {
+// Texts are literals: a run frame only points at its text.
+LuaRunFrame lua(std::string_view text, uint64_t cfunc = 0, bool native_named = false) {
   return LuaRunFrame{text, cfunc, native_named};
 }
 
