@@ -222,12 +222,14 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
   auto snapmap = mem_.u64(*T + o.tr_snapmap);
   auto ir = mem_.u64(*T + o.tr_ir);
   auto nk = mem_.u32(*T + o.tr_nk);
-  // Snapshot entries are read in their GC64 form (a frame: function slot + link slot).
   // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save): 12-byte
   // snapshots carry mcofs; older builds' 8-byte ones do not, so rip has no snapshot.
+  // A snapshot's map: its nent slot entries, then (GC64) the 64-bit `pc << 8 | base slot`
+  // it resumes at, or (32-bit references) the resume PC and the frame links, up to the
+  // next snapshot's map (the last one's: up to nsnapmap, which follows nk in GCtrace).
   constexpr std::size_t kSnapSize = KPERF_LJ_SNAPSHOT_SIZE;
-  if (o.gc64 && mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode &&
-      rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
+  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode && rip - *mcode < *szmcode &&
+      *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
     std::vector<std::uint8_t>& snaps = snaps_;
     snaps.resize(kSnapSize * *nsnap);
     if (mem_.read(*snap, snaps.data(), snaps.size())) {
@@ -238,23 +240,36 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
         std::memcpy(&mcofs, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MCOFS, sizeof mcofs);
         if (mcofs <= off) best = i;
       }
-      std::uint32_t mapofs;
-      std::memcpy(&mapofs, snaps.data() + kSnapSize * best + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof mapofs);
+      const auto mapofs_of = [&](std::size_t i) {
+        std::uint32_t v;
+        std::memcpy(&v, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof v);
+        return v;
+      };
+      const std::uint32_t mapofs = mapofs_of(best);
       const std::uint8_t nent = snaps[kSnapSize * best + KPERF_LJ_SNAPSHOT_NENT];
+      std::optional<std::uint32_t> map_end = std::uint32_t(mapofs + nent + 2u);
+      if (!o.gc64) map_end = best + 1 < *nsnap ? std::optional(mapofs_of(best + 1)) : mem_.u32(*T + o.tr_nk + 4);
       std::vector<std::uint32_t>& map = snap_map_;
-      map.resize(nent + 2u);
-      if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
-        std::uint64_t resume;
-        std::memcpy(&resume, &map[nent], sizeof resume);
-        resume >>= 8;
-        inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
-        // base runs the call of the outermost inlined frame, or the snapshot's PC.
-        std::int64_t pos = pt->pos_of_pc(inlined_.empty() ? resume + 4 : inlined_.back().return_pc);
-        if (pos >= 0) {
-          base.line = pt->line_at(pos);
-          return;
+      if (map_end && *map_end >= mapofs + nent + 1u && *map_end - mapofs <= 4096) {
+        map.resize(*map_end - mapofs);
+        if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
+          std::uint64_t resume = map[nent];
+          if (o.gc64) {
+            std::memcpy(&resume, &map[nent], sizeof resume);
+            resume >>= 8;
+            inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
+          } else {
+            inlined_frames_ref32(std::span(map.data(), nent), std::span(map.data() + nent + 1, map.size() - nent - 1),
+                                 *ir, *nk, *pt, resume);
+          }
+          // base runs the call of the outermost inlined frame, or the snapshot's PC.
+          std::int64_t pos = pt->pos_of_pc(inlined_.empty() ? resume + 4 : inlined_.back().return_pc);
+          if (pos >= 0) {
+            base.line = pt->line_at(pos);
+            return;
+          }
+          inlined_.clear();
         }
-        inlined_.clear();
       }
     }
   }
@@ -266,18 +281,14 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
 
 const std::vector<LuaFrame>& FrameWalker::inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
                                                          std::uint32_t nk, const Proto& base_pt, std::uint64_t resume) {
-  const VmOffsets& o = layout_.off;
-  // An IR constant's 64-bit payload (GC64: in the instruction slot after the constant).
+  // GC64: an inlined frame is two entries, the function's slot (an IR constant GCfunc
+  // with its tag) and above it the link (SNAP_FRAME, an IR constant holding the return
+  // PC); a 64-bit constant's payload is the instruction slot after it.
   auto constant = [&](std::uint32_t ref) -> std::optional<std::uint64_t> {
     if (ref >= KPERF_LJ_REF_BIAS || ref < nk) return std::nullopt;
     return mem_.u64(ir + 8 * (std::uint64_t(ref) + 1));
   };
-  std::vector<LuaFrame>& outer_first = outer_first_;
-  std::vector<const Proto*>& protos = inlined_protos_;  // outer_first's prototypes
-  outer_first.clear();
-  protos.clear();
-  inlined_.clear();
-  const Proto* caller = &base_pt;
+  chain_.clear();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::uint32_t link_sn = entries[i];
     const std::uint32_t slot = link_sn >> KPERF_LJ_SNAP_SLOT_SHIFT;
@@ -285,10 +296,50 @@ const std::vector<LuaFrame>& FrameWalker::inlined_frames(std::span<const std::ui
     if ((link_sn & KPERF_LJ_SNAP_CONT) || i == 0 || (entries[i - 1] >> KPERF_LJ_SNAP_SLOT_SHIFT) != slot - 1) break;
     auto link = constant(link_sn & KPERF_LJ_SNAP_REF_MASK);
     auto ftv = constant(entries[i - 1] & KPERF_LJ_SNAP_REF_MASK);
-    if (!link || !ftv || !kperf_lj_link_is_lua(*link)) break;  // not a Lua frame returning into Lua
-    const std::int64_t call_pos = caller->pos_of_pc(*link);
+    if (!link || !ftv) break;
+    chain_.push_back({*ftv & KPERF_LJ_GC_MASK, *link});
+  }
+  return inlined_from_chain(base_pt, resume);
+}
+
+const std::vector<LuaFrame>& FrameWalker::inlined_frames_ref32(std::span<const std::uint32_t> entries,
+                                                               std::span<const std::uint32_t> links, std::uint64_t ir,
+                                                               std::uint32_t nk, const Proto& base_pt,
+                                                               std::uint64_t resume) {
+  // 32-bit references: an inlined frame's slot entry carries SNAP_FRAME and a constant
+  // GCfunc (a 32-bit GCref in the IR instruction itself); its return PC is among the
+  // frame links after the entries and the resume PC, innermost frame first (lj_snap.c
+  // snapshot_framelinks). Only a chain of Lua frames, one link each, is read: a pcall or
+  // continuation frame has other links, so the counts differ and nothing is read.
+  chain_.clear();
+  for (std::uint32_t sn : entries) {
+    const std::uint32_t slot = sn >> KPERF_LJ_SNAP_SLOT_SHIFT;
+    if (!(sn & (KPERF_LJ_SNAP_FRAME | KPERF_LJ_SNAP_CONT)) || slot == 0) continue;  // slot 0: the trace's own function
+    const std::uint32_t ref = sn & KPERF_LJ_SNAP_REF_MASK;
+    auto fn = ref < KPERF_LJ_REF_BIAS && ref >= nk ? mem_.u32(ir + 8 * std::uint64_t(ref)) : std::nullopt;
+    if ((sn & KPERF_LJ_SNAP_CONT) || !fn) {
+      chain_.clear();  // not a chain of constant functions: none
+      return inlined_from_chain(base_pt, resume);
+    }
+    chain_.push_back({*fn, 0});
+  }
+  if (chain_.size() != links.size()) chain_.clear();
+  for (std::size_t i = 0; i < chain_.size(); ++i) chain_[i].second = links[links.size() - 1 - i];
+  return inlined_from_chain(base_pt, resume);
+}
+
+const std::vector<LuaFrame>& FrameWalker::inlined_from_chain(const Proto& base_pt, std::uint64_t resume) {
+  const VmOffsets& o = layout_.off;
+  std::vector<LuaFrame>& outer_first = outer_first_;
+  std::vector<const Proto*>& protos = inlined_protos_;  // outer_first's prototypes
+  outer_first.clear();
+  protos.clear();
+  inlined_.clear();
+  const Proto* caller = &base_pt;
+  for (const auto& [fn, link] : chain_) {
+    if (!kperf_lj_link_is_lua(link)) break;  // not a Lua frame returning into Lua
+    const std::int64_t call_pos = caller->pos_of_pc(link);
     if (call_pos < 0) break;  // the return PC is not in the caller's bytecode
-    const std::uint64_t fn = *ftv & KPERF_LJ_GC_MASK;
     auto hdr = mem_.read<std::array<std::uint8_t, 2>>(fn + o.fn_gct);  // gct, ffid
     auto fpc = mem_.ref(fn + o.fn_pc, o.ref_size);
     if (!hdr || (*hdr)[0] != KPERF_LJ_GCT_FUNC || (*hdr)[1] != KPERF_LJ_FFID_LUA || !fpc) break;
@@ -300,7 +351,7 @@ const std::vector<LuaFrame>& FrameWalker::inlined_frames(std::span<const std::ui
     f.chunk = fpt->chunk;
     f.firstline = fpt->firstline;
     f.jit = true;
-    f.return_pc = *link;
+    f.return_pc = link;
     if (std::string_view name = caller->site_name(mem_, call_pos); !name.empty()) f.name = name;
     outer_first.push_back(f);
     protos.push_back(fpt);

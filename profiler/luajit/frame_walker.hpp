@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "profiler/luajit/lua_frame.hpp"
@@ -67,6 +68,12 @@ public:
   // The result is the walker's buffer, valid until its next call.
   const std::vector<LuaFrame>& inlined_frames(std::span<const std::uint32_t> entries, std::uint64_t ir,
                                               std::uint32_t nk, const Proto& base_pt, std::uint64_t resume);
+  // The same with 32-bit references: entries with SNAP_FRAME name the functions (slot
+  // order, outermost first); links are the frame links that follow the resume PC in the
+  // map (innermost first, one return PC per Lua frame).
+  const std::vector<LuaFrame>& inlined_frames_ref32(std::span<const std::uint32_t> entries,
+                                                    std::span<const std::uint32_t> links, std::uint64_t ir,
+                                                    std::uint32_t nk, const Proto& base_pt, std::uint64_t resume);
 
 private:
   RemoteMemory& mem_;
@@ -85,6 +92,9 @@ private:
   // trace's frame.
   void trace_frames(std::uint64_t G, std::int32_t traceno, std::uint64_t rip, LuaFrame& base);
   // Buffers reused across samples.
+  // chain_ (the inlined frames' GCfunc and return PC, outermost first) checked and named.
+  const std::vector<LuaFrame>& inlined_from_chain(const Proto& base_pt, std::uint64_t resume);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> chain_;
   std::vector<LuaFrame> inlined_, outer_first_;
   std::vector<const Proto*> inlined_protos_;
   std::vector<std::uint8_t> snaps_;

@@ -44,13 +44,13 @@ struct Peer {
   const char* name;  // BUILD/peers/luajit-NAME (scripts/peers/luajit)
   bool gc64;
   bool lua20;  // LuaJIT 2.0: no global_State.cur_L, refused with a message
-  // The executing line inside a trace is known: GC64 snapshots with mcofs (12-byte
-  // SnapShots). Elsewhere a trace frame has its function's first line.
+  // The executing line inside a trace is known: snapshots with mcofs (12-byte SnapShots),
+  // GC64 or not. Elsewhere a trace frame has its function's first line.
   bool trace_lines;
 };
 const Peer kPeers[] = {
     {"20190507", false, false, false}, {"20190507-gc64", true, false, false}, {"20201027", true, false, false},
-    {"20231117", true, false, true},   {"2.1-2026", true, false, true},       {"2.1-2026-nogc64", false, false, false},
+    {"20231117", true, false, true},   {"2.1-2026", true, false, true},       {"2.1-2026-nogc64", false, false, true},
     {"2.0.5", false, true, false},
 };
 
@@ -445,10 +445,9 @@ TEST_P(LuajitPeer, ExecutingLines) {
   }
 }
 
-// Functions inlined into a trace come out as frames from its snapshots (GC64 snapshot
-// entries with mcofs, i.e. 12-byte SnapShots: 2.1-20231117 and 2.1 rolling here; older
-// builds' snapshots cannot be matched to a pc, 32-bit reference builds' entries are not
-// read): never out of order, never a wrong line.
+// Functions inlined into a trace come out as frames from its snapshots (12-byte SnapShots
+// with mcofs: 2.1-20231117 and 2.1 rolling here, GC64 and with 32-bit references; older
+// builds' snapshots cannot be matched to a pc): never out of order, never a wrong line.
 TEST_P(LuajitPeer, InlinedFrames) {
   REQUIRE_ROOT();
   REQUIRE_PEERS();
