@@ -37,7 +37,7 @@ void add_funcs(const __u64* w, int count, int first, uint64_t max, const lj::VmO
     if (fn == 0 || o.fn_ffid != o.fn_gct + 1) continue;
     const unsigned char gct_ffid[2] = {KPERF_LJ_GCT_FUNC, ffid};
     mem.add_snapshot(fn + o.fn_gct, gct_ffid);
-    if (ffid == KPERF_LJ_FFID_LUA) snap(mem, fn + o.fn_pc, value);
+    if (ffid == KPERF_LJ_FFID_LUA) snap_ref(mem, o, fn + o.fn_pc, value);
     if (ffid == KPERF_LJ_FFID_C) snap(mem, fn + o.fn_cfunc, value);
   }
 }
@@ -78,9 +78,9 @@ lj::ResumerCapture add_captured_resumer(const SampleView& s, const lj::VmOffsets
   const uint64_t rL = w[KPERF_LUA_W_RES_L];
   if (rL) {
     c.L = rL;
-    snap(mem, rL + o.L_glref, w[KPERF_LUA_W_G]);
+    snap_ref(mem, o, rL + o.L_glref, w[KPERF_LUA_W_G]);
     snap(mem, rL + o.L_base, w[KPERF_LUA_W_RES_BASE]);
-    snap(mem, rL + o.L_stack, w[KPERF_LUA_W_RES_STACK]);
+    snap_ref(mem, o, rL + o.L_stack, w[KPERF_LUA_W_RES_STACK]);
     snap(mem, rL + o.L_stacksize, static_cast<uint32_t>(w[KPERF_LUA_W_RES_STACKSIZE]));
     if (!s.lua_resumer_window.empty()) mem.add_snapshot(w[KPERF_LUA_W_RES_WINDOW_ADDR], s.lua_resumer_window);
     add_funcs(w, KPERF_LUA_W_RES_NFUNCS, KPERF_LUA_W_RES_FUNCS, KPERF_LUA_RES_NFUNCS, o, mem);

@@ -311,8 +311,8 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   __u64 rL = 0;
   if (ret >= vm->vm_lo && ret < vm->vm_hi) {
     w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_IN_VM;
-    const __u64 cand = read_u64(outer + vm->cframe_L);
-    if (cand && cand != L && read_u64(cand + vm->L_glref) == G &&
+    const __u64 cand = read_ref(outer + vm->cframe_L, vm->ref_size);
+    if (cand && cand != L && read_ref(cand + vm->L_glref, vm->ref_size) == G &&
         (read_u64(cand + vm->L_cframe) & KPERF_LJ_CFRAME_MASK) == outer) {
       rL = cand;
       const __u64 ret2 = read_u64(outer + vm->cframe_size - 8);
@@ -325,7 +325,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
       w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_NGX;
       const __u64 parent = read_u64(coctx + vm->ngx_coctx_parent);
       const __u64 cand = parent ? read_u64(parent + vm->ngx_coctx_co) : 0;
-      if (cand && cand != L && read_u64(cand + vm->L_glref) == G) {
+      if (cand && cand != L && read_ref(cand + vm->L_glref, vm->ref_size) == G) {
         rL = cand;
         if (read_u64(parent + vm->ngx_coctx_parent))
           w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_DEEPER;
@@ -335,7 +335,7 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   if (!rL)
     return;
   const __u64 base = read_u64(rL + vm->L_base);
-  const __u64 stack = read_u64(rL + vm->L_stack);
+  const __u64 stack = read_ref(rL + vm->L_stack, vm->ref_size);
   __u32 stacksize = 0;
   bpf_probe_read_user(&stacksize, sizeof(stacksize), (const void *)(rL + vm->L_stacksize));
   if (!stack || base <= stack || base > stack + 8 * (__u64)stacksize)
@@ -358,8 +358,9 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
   w[KPERF_LUA_W_RES_WINDOW_OFF] = tail_off;
   w[KPERF_LUA_W_FLAGS] |= KPERF_LUA_RES_WINDOW;
   /* A suspended parent's frames run per-request closures too (nginx handlers). */
+  const bool gc64 = vm->ref_size != 4;
   capture_funcs(&w[KPERF_LUA_W_RES_FUNCS], &w[KPERF_LUA_W_RES_NFUNCS], KPERF_LUA_RES_NFUNCS, tail, lo, len,
-                KPERF_LUA_RES_WINDOW_BYTES, base, stack + KPERF_LJ_SLOT, false);
+                KPERF_LUA_RES_WINDOW_BYTES, base, stack + (gc64 ? KPERF_LJ_SLOT : 0), !gc64);
 }
 
 /* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
@@ -433,9 +434,8 @@ static __always_inline void capture_lua(struct kperf_sample *s, struct kperf_lua
    * Lua frames will be spliced: keep the words, skip the window and the functions. */
   if (!(cframe & KPERF_LJ_CFRAME_MASK) && !in_vm)
     return;
-  const bool gc64 = vm->ref_size != 4; /* the frame walks below read GC64 frames */
-  if (gc64)
-    capture_resumer(s, vm, G, L, cframe, tail + KPERF_LUA_WINDOW_BYTES, tail_off + KPERF_LUA_WINDOW_BYTES);
+  const bool gc64 = vm->ref_size != 4; /* two slots per frame, or one */
+  capture_resumer(s, vm, G, L, cframe, tail + KPERF_LUA_WINDOW_BYTES, tail_off + KPERF_LUA_WINDOW_BYTES);
 
   /* Where the userspace walker starts: BASE in the interpreter, else jit_base while a
    * trace's frame is current (a trace, or GC / a helper called from it), else L->base. */
