@@ -20,6 +20,7 @@
 
 #include "tests/support/folded_stacks.hpp"
 #include "tests/support/kperf_child.hpp"
+#include "tests/support/lua_stacks.hpp"
 #include "tests/support/root.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -28,31 +29,18 @@ namespace {
 
 constexpr const char* kLuajit = "/usr/bin/luajit";
 
-// Named functions in a loop, for longer than the longest recording.
-constexpr const char* kJitLua = R"(
-local function leaf(n) local s = 0 for i = 1, n do s = s + i % 7 end return s end
-local function mid(n) return leaf(n) + 1 end
-local function top(n) return mid(n) end
-local t = os.clock() while os.clock() - t < 8 do top(1000) end
-)";
-constexpr const char* kInterpretedLua = R"(
-jit.off()
-local function leaf(n) local s = 0 for i = 1, n do s = s + i % 7 end return s end
-local function mid(n) return leaf(n) + 1 end
-local function top(n) return mid(n) end
-local t = os.clock() while os.clock() - t < 8 do top(1000) end
-)";
+// A coroutine yielding from `inner` to the main chunk's loop (JIT on), for 9 s.
 constexpr const char* kCoroutineLua = R"(
-local function leaf(n) local s = 0 for i = 1, n do s = s + i % 7 end coroutine.yield(s) end
-local co = coroutine.wrap(function() while true do leaf(1000) end end)
-local t = os.clock() while os.clock() - t < 8 do co() end
+local function inner(n) local s = 0 for i = 1, n do s = s + i % 7 end coroutine.yield(s) end
+local co = coroutine.wrap(function() while true do inner(1000) end end)
+local t = os.clock() while os.clock() - t < 9 do co() end
 )";
 
 struct Recording {
   uint64_t samples = 0;
   double seconds = 0;                                   // the recording's duration
   std::vector<std::pair<long, uint64_t>> counts;        // kperf's (ms since start, allocations)
-  uint64_t with_leaf = 0;                               // samples with the Lua frame `leaf`
+  uint64_t with_inner = 0;                              // samples with the Lua frame `inner`
   std::string summary;
   // Allocations by the time t (ms): the last count taken at or before it.
   uint64_t at(long t) const {
@@ -70,11 +58,13 @@ class SteadyState : public ::testing::Test {
     if (access(kLuajit, X_OK) != 0) GTEST_SKIP() << "no " << kLuajit << " (apt install luajit)";
   }
 
-  Recording record(const std::string& lua) {
+  // args: the script's arguments (kHotLua: "on" / "off", seconds).
+  Recording record(const std::string& lua, const std::vector<std::string>& args) {
     const std::string log = dir_.file(fmt::format("mallocs-{}", ++runs_));
     const std::string folded = dir_.file(fmt::format("out-{}.folded", runs_));
-    KperfChild k({"record", "-F", "999", "-d", "6", "-o", folded, "--", kLuajit, lua}, dir_.path(),
-                 {{"LD_PRELOAD", MALLOC_COUNT_LIB}, {"KPERF_TEST_MALLOC_LOG", log}});
+    std::vector<std::string> argv{"record", "-F", "999", "-d", "6", "-o", folded, "--", kLuajit, lua};
+    argv.insert(argv.end(), args.begin(), args.end());
+    KperfChild k(argv, dir_.path(), {{"LD_PRELOAD", MALLOC_COUNT_LIB}, {"KPERF_TEST_MALLOC_LOG", log}});
     EXPECT_EQ(k.wait(40), 0) << k.err();
     Recording r;
     static const std::regex re(R"(kperf record: (\d+) samples in ([0-9.]+) s)");
@@ -92,22 +82,22 @@ class SteadyState : public ::testing::Test {
       if (pid == k.pid()) r.counts.emplace_back(ms, count);
     for (const Stack& st : parse_folded(read_file(folded)))
       for (const std::string& f : st.frames)
-        if (f.rfind("leaf ", 0) == 0) {
-          r.with_leaf += st.count;
+        if (f.rfind("inner ", 0) == 0) {
+          r.with_inner += st.count;
           break;
         }
     return r;
   }
 
-  void expect_no_allocation_per_sample(const char* name, const char* text) {
+  void expect_no_allocation_per_sample(const char* name, const char* text, const std::vector<std::string>& args) {
     const std::string lua = dir_.file(std::string(name) + ".lua");
     std::ofstream(lua) << text;
-    const Recording r = record(lua);
+    const Recording r = record(lua, args);
     ASSERT_GT(r.seconds, 5.0) << r.summary;
     ASSERT_GT(r.samples, 1000u) << r.summary;  // ~6,000 at 999 Hz on a quiet machine
     ASSERT_GT(r.at(6000), 0u) << "the malloc counter did not report";
     // The walk ran: Lua frames are there (the exact bounds are the Lua frame tests').
-    EXPECT_GE(r.with_leaf * 2, r.samples) << r.summary;
+    EXPECT_GE(r.with_inner * 2, r.samples) << r.summary;
     // The window: 2.5 s to 5.5 s of kperf's life, well after its start (BPF load, symbols,
     // the VM's detection, the first traces, under a second) and before its end.
     const uint64_t before = r.at(2500), after = r.at(5500);
@@ -126,11 +116,16 @@ class SteadyState : public ::testing::Test {
   int runs_ = 0;
 };
 
-TEST_F(SteadyState, JitCompiledLuaAllocatesNothingPerSample) { expect_no_allocation_per_sample("jit", kJitLua); }
-TEST_F(SteadyState, InterpretedLuaAllocatesNothingPerSample) {
-  expect_no_allocation_per_sample("interpreted", kInterpretedLua);
+// kHotLua (tests/support/lua_stacks): main chunk -> outer -> inner, for 9 s.
+TEST_F(SteadyState, JitCompiledLuaAllocatesNothingPerSample) {
+  expect_no_allocation_per_sample("jit", kHotLua, {"on", "9"});
 }
-TEST_F(SteadyState, CoroutinesAllocateNothingPerSample) { expect_no_allocation_per_sample("coroutine", kCoroutineLua); }
+TEST_F(SteadyState, InterpretedLuaAllocatesNothingPerSample) {
+  expect_no_allocation_per_sample("interpreted", kHotLua, {"off", "9"});
+}
+TEST_F(SteadyState, CoroutinesAllocateNothingPerSample) {
+  expect_no_allocation_per_sample("coroutine", kCoroutineLua, {});
+}
 
 }  // namespace
 }  // namespace kperf::test
