@@ -53,6 +53,37 @@ LuaFrame pseudo(const char* name) {
 
 }  // namespace
 
+static std::uint32_t snapshot_mapofs(const std::vector<std::uint8_t>& snaps, std::size_t i) {
+  std::uint32_t v;
+  std::memcpy(&v, snaps.data() + KPERF_LJ_SNAPSHOT_SIZE * i + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof v);
+  return v;
+}
+
+// Whether a trace's nsnap 12-byte snapshots carry mcofs (luajit2 2.1-20231117, LuaJIT 2.1
+// of 2021 on) or are older ones padded to 12 bytes, whose +10 is padding and +6 holds
+// nslots and topslot: with mcofs, each snapshot's map holds its nent entries and the
+// resume PC (one word and the frame links; GC64: exactly two words) before the next
+// one's starts (the last one's: at nsnapmap), and mcofs starts at 0, never decreases and
+// stays inside the machine code (lj_asm.c asm_snap_fixup_mcofs; lj_trace.c searches it
+// so).
+bool snapshots_have_mcofs(const std::vector<std::uint8_t>& snaps, std::size_t nsnap, std::uint32_t nsnapmap,
+                          std::uint32_t szmcode, bool gc64) {
+  std::uint16_t last_mcofs = 0;
+  for (std::size_t i = 0; i < nsnap; ++i) {
+    const std::uint8_t* sn = snaps.data() + KPERF_LJ_SNAPSHOT_SIZE * i;
+    std::uint16_t mcofs;
+    std::memcpy(&mcofs, sn + KPERF_LJ_SNAPSHOT_MCOFS, sizeof mcofs);
+    const std::uint32_t begin = snapshot_mapofs(snaps, i);
+    const std::uint32_t end = i + 1 < nsnap ? snapshot_mapofs(snaps, i + 1) : nsnapmap;
+    const std::uint32_t nent = sn[KPERF_LJ_SNAPSHOT_NENT];
+    const std::uint32_t need = nent + (gc64 ? 2u : 1u);
+    if (end < begin || end - begin < need || (gc64 && end - begin != need)) return false;
+    if ((i == 0 && mcofs != 0) || mcofs < last_mcofs || mcofs > szmcode) return false;
+    last_mcofs = mcofs;
+  }
+  return true;
+}
+
 std::string_view FrameWalker::caller_site_name(std::uint64_t caller_frame, std::uint64_t pc) {
   // The name a frame gets from its caller's call site (debug.getinfo(f, "n")): the
   // caller's function sits in the slot below its frame link; pc is in its bytecode.
@@ -222,17 +253,20 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
   auto snapmap = mem_.u64(*T + o.tr_snapmap);
   auto ir = mem_.u64(*T + o.tr_ir);
   auto nk = mem_.u32(*T + o.tr_nk);
-  // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save): 12-byte
-  // snapshots carry mcofs; older builds' 8-byte ones do not, so rip has no snapshot.
+  // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save). Snapshots
+  // with mcofs are 12 bytes; older builds' are 10 bytes of fields padded to 12 (nent at
+  // +8, no mcofs, padding at +10): the same size, so the map offsets tell them apart
+  // (snapshots_have_mcofs). Without mcofs, rip has no snapshot.
   // A snapshot's map: its nent slot entries, then (GC64) the 64-bit `pc << 8 | base slot`
   // it resumes at, or (32-bit references) the resume PC and the frame links, up to the
   // next snapshot's map (the last one's: up to nsnapmap, which follows nk in GCtrace).
   constexpr std::size_t kSnapSize = KPERF_LJ_SNAPSHOT_SIZE;
-  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && rip >= *mcode && rip - *mcode < *szmcode &&
-      *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
+  auto nsnapmap = mem_.u32(*T + o.tr_nk + 4);
+  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && nsnapmap && rip >= *mcode &&
+      rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
     std::vector<std::uint8_t>& snaps = snaps_;
     snaps.resize(kSnapSize * *nsnap);
-    if (mem_.read(*snap, snaps.data(), snaps.size())) {
+    if (mem_.read(*snap, snaps.data(), snaps.size()) && snapshots_have_mcofs(snaps, *nsnap, *nsnapmap, *szmcode, o.gc64)) {
       const std::uint64_t off = rip - *mcode;
       std::size_t best = 0;
       for (std::size_t i = 0; i < *nsnap; ++i) {
@@ -240,18 +274,12 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
         std::memcpy(&mcofs, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MCOFS, sizeof mcofs);
         if (mcofs <= off) best = i;
       }
-      const auto mapofs_of = [&](std::size_t i) {
-        std::uint32_t v;
-        std::memcpy(&v, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MAPOFS, sizeof v);
-        return v;
-      };
-      const std::uint32_t mapofs = mapofs_of(best);
+      const std::uint32_t mapofs = snapshot_mapofs(snaps, best);
       const std::uint8_t nent = snaps[kSnapSize * best + KPERF_LJ_SNAPSHOT_NENT];
-      std::optional<std::uint32_t> map_end = std::uint32_t(mapofs + nent + 2u);
-      if (!o.gc64) map_end = best + 1 < *nsnap ? std::optional(mapofs_of(best + 1)) : mem_.u32(*T + o.tr_nk + 4);
+      const std::uint32_t map_end = best + 1 < *nsnap ? snapshot_mapofs(snaps, best + 1) : *nsnapmap;
       std::vector<std::uint32_t>& map = snap_map_;
-      if (map_end && *map_end >= mapofs + nent + 1u && *map_end - mapofs <= 4096) {
-        map.resize(*map_end - mapofs);
+      if (map_end - mapofs <= 4096) {
+        map.resize(map_end - mapofs);
         if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
           std::uint64_t resume = map[nent];
           if (o.gc64) {

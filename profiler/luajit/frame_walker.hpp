@@ -32,6 +32,11 @@ struct WalkResult {
   std::string error;       // why the walk stopped early (unreadable / inconsistent), if it did
 };
 
+// Whether a trace's nsnap 12-byte SnapShots (their bytes) carry mcofs, or are older ones
+// padded to 12 bytes (no mcofs, nent at +8); nsnapmap and szmcode are the GCtrace's.
+bool snapshots_have_mcofs(const std::vector<std::uint8_t>& snaps, std::size_t nsnap, std::uint32_t nsnapmap,
+                          std::uint32_t szmcode, bool gc64);
+
 class FrameWalker {
 public:
   FrameWalker(RemoteMemory& mem, const VmLayout& layout, ProtoCache& protos)

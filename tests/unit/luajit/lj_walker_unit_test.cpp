@@ -395,3 +395,51 @@ TEST(LuajitInlinedFrames, RebuiltFromSnapshotEntriesOrNotAtAll) {
   mem.clear();
   EXPECT_EQ(walker.inlined_frames(good, ir.ir(), FakeIr::kNk, *base, resume).size(), 1u);
 }
+
+namespace {
+
+// 12-byte SnapShots as LuaJIT lays them out. With mcofs (2.1 of 2021 on): mapofs u32 +0,
+// ref u16 +4, mcofs u16 +6, nslots +8, topslot +9, nent +10, count +11. Older: mapofs,
+// ref, nslots +6, topslot +7, nent +8, count +9, two bytes of padding.
+struct Snap {
+  std::uint32_t mapofs;
+  std::uint16_t mcofs;
+  std::uint8_t nslots, topslot, nent;
+};
+std::vector<std::uint8_t> snapshots(const std::vector<Snap>& v, bool with_mcofs, std::uint8_t padding = 0) {
+  std::vector<std::uint8_t> out(12 * v.size(), 0);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::uint8_t* p = out.data() + 12 * i;
+    std::memcpy(p, &v[i].mapofs, 4);
+    if (with_mcofs) {
+      std::memcpy(p + 6, &v[i].mcofs, 2);
+      p[8] = v[i].nslots, p[9] = v[i].topslot, p[10] = v[i].nent;
+    } else {
+      p[6] = v[i].nslots, p[7] = v[i].topslot, p[8] = v[i].nent;
+      p[10] = p[11] = padding;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// The same 12 bytes hold snapshots with and without mcofs (old ones are padded): reading
+// mcofs and nent from old ones gave a wrong executing line in a trace (luajit2 20201027
+// in CI). The map offsets and mcofs' order tell them apart.
+TEST(LuajitSnapshots, OnlySnapshotsWithMcofsAreRead) {
+  // GC64: each map is nent entries + the 64-bit resume PC; nsnapmap ends the last.
+  const std::vector<Snap> gc64 = {{0, 0, 5, 7, 3}, {5, 40, 5, 7, 2}, {9, 96, 6, 8, 4}};
+  EXPECT_TRUE(snapshots_have_mcofs(snapshots(gc64, true), 3, 15, 120, true));
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(gc64, false), 3, 15, 120, true));
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(gc64, false, 3), 3, 15, 120, true));  // any padding
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(gc64, true), 3, 16, 120, true));   // map sizes do not add up
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(gc64, true), 3, 15, 90, true));    // mcofs beyond the code
+  const std::vector<Snap> unordered = {{0, 0, 5, 7, 3}, {5, 96, 5, 7, 2}, {9, 40, 6, 8, 4}};
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(unordered, true), 3, 15, 120, true));
+  // 32-bit references: nent entries + the resume PC + frame links (one here, in snapshot 1).
+  const std::vector<Snap> ref32 = {{0, 0, 5, 7, 3}, {4, 40, 5, 7, 2}, {8, 96, 6, 8, 4}};
+  EXPECT_TRUE(snapshots_have_mcofs(snapshots(ref32, true), 3, 13, 120, false));
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(ref32, false), 3, 13, 120, false));
+  EXPECT_FALSE(snapshots_have_mcofs(snapshots(ref32, true), 3, 12, 120, false));  // the last map too short
+}
