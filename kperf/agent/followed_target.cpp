@@ -6,7 +6,7 @@
 
 #include <fmt/core.h>
 
-#include "kperf/gateway/attached.hpp"
+#include "kperf/gateway/attached_process.hpp"
 #include "profiler/targets.hpp"
 
 namespace kperf::agent {

@@ -16,7 +16,7 @@
 
 #include "kperf/cli/command.hpp"
 #include "kperf/cli/flag_values.hpp"
-#include "kperf/gateway/attached.hpp"
+#include "kperf/gateway/attached_process.hpp"
 #include "kperf/cli/load_options.hpp"
 #include "kperf/run/profile_outputs.hpp"
 #include "kperf/report/profile_report.hpp"

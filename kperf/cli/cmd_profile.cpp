@@ -27,9 +27,9 @@
 #include "kperf/report/charts.hpp"
 #include "kperf/cli/command.hpp"
 #include "kperf/cli/flag_values.hpp"
-#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/docker_kong_gateway.hpp"
 #include "kperf/gateway/driver_kind.hpp"
-#include "kperf/gateway/driver_local.hpp"
+#include "kperf/gateway/local_kong_gateway.hpp"
 #include "kperf/gateway/kong_driver.hpp"
 #include "kperf/gateway/kong_select.hpp"
 #include "kperf/gateway/lab_gateway.hpp"
@@ -109,7 +109,7 @@ std::unique_ptr<Gateway> make_kong(const ProfileArgs& a, DriverKind driver, cons
   if (driver == DriverKind::docker) {
     DockerOptions docker;
     docker.remove_on_crash = true;  // a container never outlives kperf
-    return std::make_unique<DockerKong>(spec, docker);
+    return std::make_unique<DockerKongGateway>(spec, docker);
   }
   LocalOptions lo;
   lo.kong_prefix = a.kong_prefix;

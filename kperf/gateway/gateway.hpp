@@ -1,6 +1,6 @@
 // What `kperf profile` and `kperf attach` sample, behind one interface: the lab gateway
-// (lab_gateway.hpp), a local Kong (driver_local.hpp), Kong in Docker (driver_docker.hpp)
-// or a running process kperf attaches to (attached.hpp). The caller starts it, samples
+// (lab_gateway.hpp), a local Kong (local_kong_gateway.hpp), Kong in Docker (docker_kong_gateway.hpp)
+// or a running process kperf attaches to (attached_process.hpp). The caller starts it, samples
 // master_pid()'s workers while loading proxy_url(), and copies error_log() into the
 // outputs; stop() (also run by the destructor) stops only what start() started.
 #pragma once

@@ -4,9 +4,9 @@
 // names both ways and what was looked for.
 #pragma once
 
-#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/docker_kong_gateway.hpp"
 #include "kperf/gateway/driver_kind.hpp"
-#include "kperf/gateway/driver_local.hpp"
+#include "kperf/gateway/local_kong_gateway.hpp"
 
 namespace kperf {
 

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "kperf/gateway/gateway.hpp"
-#include "kperf/gateway/lab_driver.hpp"
+#include "kperf/gateway/lab.hpp"
 
 namespace kperf {
 

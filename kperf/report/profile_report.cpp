@@ -284,18 +284,6 @@ int finish_report(const fs::path& out_dir, const fs::path& flamegraph, bool part
   return 128 + (signal != 0 ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM
 }
 
-void check_out_dir(const fs::path& dir, bool force) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return;
-  if (!fs::is_directory(dir, ec)) {
-    throw UsageError(fmt::format("output '{}' exists and is not a directory", dir.string()));
-  }
-  if (!fs::is_empty(dir, ec) && !force) {
-    throw UsageError(fmt::format("output directory '{}' exists and is not empty (use --force to write into it)",
-                                 dir.string()));
-  }
-}
-
 void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,
                  const std::string& subtitle) {
   if (trie.total() <= 0) return;  // nothing to draw

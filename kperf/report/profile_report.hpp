@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kperf/cli/output_file.hpp"
 #include "kperf/report/plugin_analysis.hpp"
+#include "kperf/run/output_dir.hpp"
 #include "kperf/run/profile_run.hpp"
 #include "loadgen/report.hpp"
 #include "profiler/recorder.hpp"
@@ -64,31 +64,6 @@ class ProfileReport {
 // set, not partial) leaves a complete report, and the last line says so.
 int finish_report(const std::filesystem::path& out_dir, const std::filesystem::path& flamegraph, bool partial,
                   int signal);
-
-// Refuses an output directory that exists and is not empty unless `force`, or is a file.
-void check_out_dir(const std::filesystem::path& dir, bool force);
-
-// Writes the outputs into a directory as they are produced; remembers their names.
-class OutputDir {
- public:
-  explicit OutputDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  template <typename Fn>
-  void write(const std::string& name, Fn&& fill) {
-    OutputFile f((dir_ / name).string());
-    fill(f.stream());
-    f.commit();
-    names_.push_back(name);
-  }
-  void text(const std::string& name, const std::string& content) {
-    write(name, [&](std::ostream& o) { o << content; });
-  }
-  std::filesystem::path path(const std::string& name) const { return dir_ / name; }
-  const std::vector<std::string>& names() const { return names_; }
-
- private:
-  std::filesystem::path dir_;
-  std::vector<std::string> names_;
-};
 
 // NAME as an interactive flame graph (lua palette); nothing when the trie is empty.
 void write_graph(OutputDir& out, const std::string& name, const fg::StackTrie& trie, const std::string& title,

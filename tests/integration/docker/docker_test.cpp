@@ -98,7 +98,7 @@ void expect_kong_profile(const RunResult& r, const fs::path& out) {
 
 // The driver on the local image: Kong 2.4.0 in a container, key-auth answered 200,
 // Lua frames of Kong's files read through the container's root, container removed.
-TEST(DockerKong, DriverProfilesKongInAContainer) {
+TEST(DockerKongGateway, DriverProfilesKongInAContainer) {
   REQUIRE_DOCKER();
   docker_build_images("kong");
   TempDir t;
@@ -109,7 +109,7 @@ TEST(DockerKong, DriverProfilesKongInAContainer) {
 }
 
 // `--version 2.4.0` alone with no local Kong 2.4.0 (PATH without kong) picks the engine.
-TEST(DockerKong, VersionAloneFallsBackToDocker) {
+TEST(DockerKongGateway, VersionAloneFallsBackToDocker) {
   REQUIRE_DOCKER();
   for (const char* p : {"/usr/local/bin/kong", "/usr/local/kong/bin/kong", "/opt/kong/bin/kong", "/usr/bin/kong"}) {
     if (fs::exists(p)) GTEST_SKIP() << p << " exists: the local driver may be chosen";
@@ -125,7 +125,7 @@ TEST(DockerKong, VersionAloneFallsBackToDocker) {
 
 // Ctrl-C while Kong's container serves the load: kperf stops, writes its partial
 // report (exit 130) and removes the container.
-TEST(DockerKong, SigintMidRunRemovesTheContainer) {
+TEST(DockerKongGateway, SigintMidRunRemovesTheContainer) {
   REQUIRE_DOCKER();
   docker_build_images("kong");
   TempDir t;

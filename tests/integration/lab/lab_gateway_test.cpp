@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "kperf/gateway/lab_driver.hpp"
+#include "kperf/gateway/lab.hpp"
 #include "kperf/gateway/lab_http.hpp"
 #include "kperf/run/workload.hpp"
 

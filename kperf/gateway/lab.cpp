@@ -1,6 +1,6 @@
 // The lab driver: free ports, run directory, conf rendering, start/readiness/reload/
 // stop of the upstream and gateway nginx for one workload.
-#include "kperf/gateway/lab_driver.hpp"
+#include "kperf/gateway/lab.hpp"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
-// Unit tests of the local Kong driver (kperf/driver_local): finding Kong, version checks,
+// Unit tests of the local Kong driver (kperf/gateway/local_kong_gateway): finding Kong, version checks,
 // the generated kong.conf and commands, pid files, and the errors without Kong.
-#include "kperf/gateway/driver_local.hpp"
+#include "kperf/gateway/local_kong_gateway.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

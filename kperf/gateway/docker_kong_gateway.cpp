@@ -1,6 +1,6 @@
 // The docker Kong driver: argv vectors for docker and git, and their execution through
 // an injectable CommandRunner.
-#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/docker_kong_gateway.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -127,12 +127,12 @@ void check_docker_available(const CommandRunner& run, const DockerOptions& opts)
   }
 }
 
-DockerKong::DockerKong(KongGatewaySpec spec, DockerOptions opts, CommandRunner run)
+DockerKongGateway::DockerKongGateway(KongGatewaySpec spec, DockerOptions opts, CommandRunner run)
     : spec_(std::move(spec)), opts_(std::move(opts)), run_(std::move(run)) {}
 
-DockerKong::~DockerKong() { stop(); }
+DockerKongGateway::~DockerKongGateway() { stop(); }
 
-void DockerKong::start_guard() {
+void DockerKongGateway::start_guard() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return;
   posix_spawn_file_actions_t actions;
@@ -162,7 +162,7 @@ void DockerKong::start_guard() {
   posix_spawnattr_destroy(&attr);
 }
 
-void DockerKong::end_guard() noexcept {
+void DockerKongGateway::end_guard() noexcept {
   if (guard_pid_ > 0) {
     ::kill(guard_pid_, SIGKILL);  // the container is gone already: the guard has nothing to do
     while (::waitpid(guard_pid_, nullptr, 0) < 0 && errno == EINTR) {
@@ -173,7 +173,7 @@ void DockerKong::end_guard() noexcept {
   guard_fd_ = -1;
 }
 
-CommandResult DockerKong::must(const Command& c, std::string_view what) const {
+CommandResult DockerKongGateway::must(const Command& c, std::string_view what) const {
   CommandResult r = run_(c);
   if (!r.ok()) {
     std::string why = first_line(r.err);
@@ -183,7 +183,7 @@ CommandResult DockerKong::must(const Command& c, std::string_view what) const {
   return r;
 }
 
-void DockerKong::start() {
+void DockerKongGateway::start() {
   check_docker_available(run_, opts_);
   std::string image = opts_.image_override;
   std::filesystem::path checkout;
@@ -260,21 +260,21 @@ void DockerKong::start() {
   master_ = *master;
 }
 
-std::vector<std::string> DockerKong::error_log_problems() const {
+std::vector<std::string> DockerKongGateway::error_log_problems() const {
   return kong_error_log_problems(error_log().value_or(""));
 }
 
-std::string DockerKong::description() const {
+std::string DockerKongGateway::description() const {
   return fmt::format("Kong {} (docker: {})", spec_.version.text, plan_.image);
 }
 
-std::optional<std::string> DockerKong::error_log() const {
+std::optional<std::string> DockerKongGateway::error_log() const {
   if (!started_) return saved_logs_;
   const auto r = run_(plan_.logs);
   return r.err + r.out;
 }
 
-void DockerKong::stop() noexcept {
+void DockerKongGateway::stop() noexcept {
   if (!started_) return;
   started_ = false;
   try {
@@ -288,6 +288,6 @@ void DockerKong::stop() noexcept {
   master_ = -1;
 }
 
-std::string DockerKong::proxy_url() const { return fmt::format("http://127.0.0.1:{}", spec_.proxy_port); }
+std::string DockerKongGateway::proxy_url() const { return fmt::format("http://127.0.0.1:{}", spec_.proxy_port); }
 
 }  // namespace kperf

@@ -1,6 +1,6 @@
-// Unit tests of the docker Kong driver (kperf/driver_docker): the exact argv vectors it
+// Unit tests of the docker Kong driver (kperf/gateway/docker_kong_gateway): the exact argv vectors it
 // produces, its sequencing through a fake runner, and the error without an engine.
-#include "kperf/gateway/driver_docker.hpp"
+#include "kperf/gateway/docker_kong_gateway.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -165,7 +165,7 @@ TEST(DriverDocker, StartSequenceForGitVersion) {
   auto fake = std::make_shared<FakeDocker>();
   fake->checkout = docker_checkout_dir(s);
   {
-    DockerKong kong(s, {}, [fake](const Command& c) { return (*fake)(c); });
+    DockerKongGateway kong(s, {}, [fake](const Command& c) { return (*fake)(c); });
     try {
       kong.start();
       FAIL() << "start() should fail: the fake container is not running";
@@ -200,7 +200,7 @@ TEST(DriverDocker, WritesTheConfigForTheImagesKong) {
   auto fake = std::make_shared<FakeDocker>();
   fake->image_present = true;
   {
-    DockerKong kong(s, {}, [fake](const Command& c) { return (*fake)(c); });
+    DockerKongGateway kong(s, {}, [fake](const Command& c) { return (*fake)(c); });
     EXPECT_THROW(kong.start(), std::runtime_error);  // the fake container never runs
   }
   auto written = nlohmann::json::parse(std::ifstream(work / "kong.json"));
@@ -219,7 +219,7 @@ TEST(DriverDocker, WritesTheConfigForTheImagesKong) {
 
 TEST(DriverDocker, StartStopsAtTheProbe) {
   std::vector<Argv> calls;
-  DockerKong kong(spec_for("2.4.0"), {}, [&](const Command& c) {
+  DockerKongGateway kong(spec_for("2.4.0"), {}, [&](const Command& c) {
     calls.push_back(c.argv);
     return CommandResult{1, "", "Cannot connect to the Docker daemon"};
   });

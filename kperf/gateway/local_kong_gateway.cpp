@@ -1,6 +1,6 @@
 // The local Kong driver: finding Kong, checking its version, kong.conf, start/stop
 // commands and the master pid from the prefix's pid file.
-#include "kperf/gateway/driver_local.hpp"
+#include "kperf/gateway/local_kong_gateway.hpp"
 
 #include <signal.h>
 #include <unistd.h>

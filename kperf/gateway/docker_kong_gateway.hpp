@@ -69,10 +69,10 @@ DockerPlan docker_plan(const KongGatewaySpec& spec, const DockerOptions& opts, c
 // alternatives --driver lab and --driver local.
 void check_docker_available(const CommandRunner& run, const DockerOptions& opts = {});
 
-class DockerKong : public Gateway {
+class DockerKongGateway : public Gateway {
  public:
-  DockerKong(KongGatewaySpec spec, DockerOptions opts = {}, CommandRunner run = default_runner());
-  ~DockerKong() override;
+  DockerKongGateway(KongGatewaySpec spec, DockerOptions opts = {}, CommandRunner run = default_runner());
+  ~DockerKongGateway() override;
 
   // Checks the engine, prepares the git checkout (git: versions), pulls the image if
   // absent, runs the container, waits for /status, finds the nginx master's host pid.

@@ -1,6 +1,6 @@
 // Resolving the process `kperf attach` samples, and the part of its error log written
 // while attached.
-#include "kperf/gateway/attached.hpp"
+#include "kperf/gateway/attached_process.hpp"
 
 #include <fstream>
 #include <sstream>
