@@ -35,14 +35,22 @@ SignalWatcher::SignalWatcher(std::function<void(int)> on_signal) : on_signal_(st
     while (!done_.load()) {
       timespec ts{0, 100'000'000};
       const int s = sigtimedwait(&set_, nullptr, &ts);
-      if (s == SIGINT || s == SIGTERM) {
-        int none = 0;
-        const bool first = signal_.compare_exchange_strong(none, s);  // the first one names the exit status
-        stop_.store(true);
-        if (first && on_signal_) on_signal_(s);
-      }
+      if (s == SIGINT || s == SIGTERM) record(s);
     }
   });
+}
+
+void SignalWatcher::record(int s) {
+  int none = 0;
+  const bool first = signal_.compare_exchange_strong(none, s);  // the first one names the exit status
+  stop_.store(true);
+  if (first && on_signal_) on_signal_(s);
+}
+
+int SignalWatcher::signal() {
+  const timespec now{0, 0};
+  for (int s; (s = sigtimedwait(&set_, nullptr, &now)) == SIGINT || s == SIGTERM;) record(s);
+  return signal_.load();
 }
 
 SignalWatcher::~SignalWatcher() {

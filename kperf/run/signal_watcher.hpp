@@ -16,16 +16,22 @@ namespace kperf {
 // process forked meanwhile (`kperf record -- CMD`) gets the signal mask from before.
 class SignalWatcher {
  public:
-  // `on_signal`, if any, runs on the watcher's thread at the first signal.
+  // `on_signal`, if any, runs at the first signal: on the watcher's thread, or on the caller
+  // of signal() when that takes a pending one.
   explicit SignalWatcher(std::function<void(int)> on_signal = {});
   ~SignalWatcher();
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
   const std::atomic<bool>& stop() const { return stop_; }
-  // The first signal received (SIGINT or SIGTERM), 0 if none.
-  int signal() const { return signal_.load(); }
+  // The first signal received (SIGINT or SIGTERM), 0 if none. A signal already sent but
+  // not yet taken by the watcher's thread (still pending) is taken here first, so that a
+  // caller asking after its last step sees it (and the process is not killed by it when
+  // the mask is restored).
+  int signal();
 
  private:
+  // Records s (the first names the exit status; on_signal runs at the first).
+  void record(int s);
   sigset_t set_{};
   sigset_t old_{};
   std::function<void(int)> on_signal_;
