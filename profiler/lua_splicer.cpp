@@ -20,6 +20,7 @@
 #include "profiler/luajit/proto_cache.hpp"
 #include "profiler/luajit/remote_memory.hpp"
 #include "profiler/luajit/resumer.hpp"
+#include "profiler/luajit/running_thread.hpp"
 
 namespace kperf::prof {
 
@@ -116,6 +117,7 @@ void LuaSplicer::publish(pid_t tgid, Process& p) {
   v.vm_hi = l.vm_hi;
   v.G_vmstate = l.off.G_vmstate;
   v.G_cur_L = l.off.G_cur_L;
+  v.G_jit_L = l.off.lua20 ? l.off.G_jit_L : 0;
   v.G_jit_base = l.off.G_jit_base;
   v.L_base = l.off.L_base;
   v.L_stack = l.off.L_stack;
@@ -239,11 +241,9 @@ bool LuaSplicer::runs_lua(Sample& c) {
   }
   if (!c.any_vm && !c.stopped_in_code) return false;
   if (!c.p.vm.usable()) {
-    // Only a VM range proves Lua ran; without one, LuaJIT's own code on the stack does.
-    if (c.any_vm || l.vm_hi) {
-      ++pending_.vm_samples;
-      unreadable(c.tgid, c.p.vm.message(), LuaSpliceCause::NoVmLayout);
-    }
+    // In the VM, or (no VM range known) in the LuaJIT file's code, or in JIT machine code.
+    ++pending_.vm_samples;
+    unreadable(c.tgid, c.p.vm.message(), LuaSpliceCause::NoVmLayout);
     return false;
   }
   ++pending_.vm_samples;
@@ -322,11 +322,10 @@ void LuaSplicer::restart_below_vm(Sample& c) {
   // from a trace: -3) while jit_base still marks the trace's frame.
   lj::RemoteMemory& mem = c.p.mem;
   const auto vs = mem.read<int32_t>(*c.G + l.off.G_vmstate);
-  const auto jit_base = mem.ref(*c.G + l.off.G_jit_base, l.off.ref_size);
-  const bool in_trace = (vs && *vs >= 0) || (jit_base && *jit_base != 0);
+  const lj::RunningThread t = lj::running_thread(mem, l, *c.G, c.regs, c.s.raw->lua.words[KPERF_LUA_W_CUR_L]);
+  const bool in_trace = (vs && *vs >= 0) || t.jit_base != 0;
   if (!vm_unwind_failed && !in_trace) return;
-  const auto L = mem.ref(*c.G + l.off.G_cur_L, l.off.ref_size);
-  const auto cf = L ? mem.u64(*L + l.off.L_cframe) : std::nullopt;
+  const auto cf = t.L ? mem.u64(t.L + l.off.L_cframe) : std::nullopt;
   if (!cf || !(*cf & KPERF_LJ_CFRAME_MASK)) return fail(LuaSpliceCause::NoCframe);
   if (vm_unwind_failed) {
     native_.clear();
@@ -375,7 +374,7 @@ void LuaSplicer::walk_lua(Sample& c) {
   lj::WalkResult& wr = c.p.walk;
   bool threw = false;
   try {
-    walker.walk_sample(*c.G, c.regs, wr);
+    walker.walk_sample(*c.G, c.regs, wr, c.s.raw->lua.words[KPERF_LUA_W_CUR_L]);
   } catch (const std::exception& e) {
     wr.error = e.what();
     threw = true;

@@ -48,7 +48,10 @@ void add_captured_state(const SampleView& s, const lj::VmOffsets& o, lj::RemoteM
   const auto& w = s.raw->lua.words;
   const uint64_t G = w[KPERF_LUA_W_G];
   snap(mem, G + o.G_vmstate, static_cast<int32_t>(w[KPERF_LUA_W_VMSTATE]));
-  snap_ref(mem, o, G + o.G_cur_L, w[KPERF_LUA_W_CUR_L]);
+  if (o.lua20)  // jit_L: the running thread while a trace's frame is current, else NULL
+    snap_ref(mem, o, G + o.G_jit_L, w[KPERF_LUA_W_JIT_BASE] ? w[KPERF_LUA_W_CUR_L] : 0);
+  else
+    snap_ref(mem, o, G + o.G_cur_L, w[KPERF_LUA_W_CUR_L]);
   snap_ref(mem, o, G + o.G_jit_base, w[KPERF_LUA_W_JIT_BASE]);
   const uint64_t L = w[KPERF_LUA_W_CUR_L];
   if (L) {

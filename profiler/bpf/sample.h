@@ -53,8 +53,8 @@ enum kperf_lua_word {
   KPERF_LUA_W_FLAGS = 0,       /* KPERF_LUA_* below; 0: nothing captured */
   KPERF_LUA_W_G = 1,           /* global_State */
   KPERF_LUA_W_VMSTATE = 2,     /* G->vmstate (sign-extended i32) */
-  KPERF_LUA_W_CUR_L = 3,       /* G->cur_L */
-  KPERF_LUA_W_JIT_BASE = 4,    /* G->jit_base */
+  KPERF_LUA_W_CUR_L = 3,       /* G->cur_L (LuaJIT 2.0: the running thread, see running_L) */
+  KPERF_LUA_W_JIT_BASE = 4,    /* G->jit_base (2.0: 0 unless jit_L is set) */
   KPERF_LUA_W_L_BASE = 5,      /* cur_L->base */
   KPERF_LUA_W_L_STACK = 6,     /* cur_L->stack */
   KPERF_LUA_W_L_STACKSIZE = 7, /* cur_L->stacksize (u32) */
@@ -133,6 +133,8 @@ struct kperf_lua_vm {
   /* r14 (DISPATCH) - G in the interpreter: with G 0, the kernel side derives G from a
    * sample in the interpreter, validates it (cur_L's glref is G) and keeps it here. */
   __u32 dispatch_from_G;
+  /* LuaJIT 2.0 (no cur_L; G_cur_L 0): G->jit_L, the thread running a trace; 0 in 2.1. */
+  __u32 G_jit_L;
 };
 
 /* One sample. The ring buffer record is sizeof(struct kperf_sample) + the configured

@@ -363,14 +363,83 @@ static __always_inline void capture_resumer(struct kperf_sample *s, const struct
                 KPERF_LUA_RES_WINDOW_BYTES, base, stack + (gc64 ? KPERF_LJ_SLOT : 0), !gc64);
 }
 
-/* Reads the LuaJIT VM state words and the window of Lua stack slots below the start
- * base (interpreter: rdx; trace: jit_base; else cur_L->base) into the record, and what
- * capture_resumer finds. The record has KPERF_LUA_WINDOW_BYTES of room at tail (offset
- * tail_off), then KPERF_LUA_RES_WINDOW_BYTES for the resumer. */
+/* Words of the copied user stack searched for LuaJIT 2.0's interpreter C frame: 16 KiB, the
+ * default stack copy (a C function's luaL_Buffer alone is 8 KiB). */
+#define LUA20_SCAN_WORDS 2048
+
+/* Candidate frames checked per sample: stale return addresses lie in uninitialised
+ * locals (a luaL_Buffer) above the real one. */
+#define LUA20_CANDIDATES 8
+
+/* LuaJIT 2.0: the thread saved in the interpreter's C frame at cf, if that frame is its
+ * thread's (glref G, cframe cf). */
+static __always_inline __u64 lua20_frame_thread(const struct kperf_lua_vm *vm, __u64 G, __u64 cf)
+{
+  const __u64 L = read_ref(cf + vm->cframe_L, vm->ref_size);
+  if (L && read_ref(L + vm->L_glref, vm->ref_size) == G &&
+      (read_u64(L + vm->L_cframe) & KPERF_LJ_CFRAME_MASK) == cf)
+    return L;
+  return 0;
+}
+
+/* One word of the copied stack (bpf_loop callback: verified once, not per word). */
+struct lua20_scan {
+  const struct kperf_sample *s;
+  const struct kperf_lua_vm *vm;
+  __u64 G, L;
+  __u32 n;
+  int tries;
+};
+
+static long lua20_scan_step(__u32 i, void *ctx)
+{
+  struct lua20_scan *c = ctx;
+  if (i >= c->n || c->tries >= LUA20_CANDIDATES)
+    return 1;
+  __u64 off = (__u64)i * 8;
+  if (off + 8 > ustack_size)
+    return 1;
+  const __u64 w = *(const __u64 *)(c->s->ustack + off);
+  if (w < c->vm->vm_lo || w >= c->vm->vm_hi)
+    return 0;
+  c->L = lua20_frame_thread(c->vm, c->G, c->s->regs[KPERF_REG_RSP] + off + 8);
+  c->tries++;
+  return c->L ? 1 : 0;
+}
+
+/* The lua_State the VM runs (profiler/luajit/running_thread.hpp) and, in *jit_base, the
+ * base of a trace's frame if one is current (else 0). 2.1: cur_L and jit_base. LuaJIT 2.0
+ * (G_jit_L set) has no cur_L: jit_L while a trace runs (jit_base is stale after it),
+ * otherwise the lua_State saved in the interpreter's C frame. In the interpreter that
+ * frame is rsp, or one or two words above in a VM subroutine it called (vm_mod...); in C
+ * code the interpreter called, it starts right above a return address into the VM on the
+ * copied stack (the interpreter calls with rsp at its C frame). */
+static __always_inline __u64 running_L(const struct kperf_sample *s, const struct kperf_lua_vm *vm, __u64 G,
+                                       bool in_vm, __u64 *jit_base)
+{
+  *jit_base = read_ref(G + vm->G_jit_base, vm->ref_size);
+  if (!vm->G_jit_L)
+    return read_ref(G + vm->G_cur_L, vm->ref_size);
+  __u64 L = read_ref(G + vm->G_jit_L, vm->ref_size);
+  if (L)
+    return L;
+  *jit_base = 0;
+  const __u64 sp = s->regs[KPERF_REG_RSP];
+  if (in_vm) {
+    for (int k = 0; k < 3; k++)
+      if ((L = lua20_frame_thread(vm, G, sp + 8 * k)))
+        return L;
+    return 0;
+  }
+  struct lua20_scan c = {.s = s, .vm = vm, .G = G, .n = s->ustack_len / 8};
+  bpf_loop(LUA20_SCAN_WORDS, lua20_scan_step, &c, 0);
+  return c.L;
+}
+
 /* G from r14 (r14d without GC64): DISPATCH in the interpreter and in trace code, often
- * still in C code called from either (callee-saved). Kept only if cur_L's glref is G and
- * vmstate is a VM state, as userspace validates it. */
-static __always_inline __u64 derive_G(const struct kperf_sample *s, const struct kperf_lua_vm *vm)
+ * still in C code called from either (callee-saved). Kept only if the running thread's
+ * glref is G and vmstate is a VM state, as userspace validates it. */
+static __always_inline __u64 derive_G(const struct kperf_sample *s, const struct kperf_lua_vm *vm, bool in_vm)
 {
   __u64 r14 = s->regs[KPERF_REG_R14];
   if (vm->ref_size == 4)
@@ -378,7 +447,8 @@ static __always_inline __u64 derive_G(const struct kperf_sample *s, const struct
   if (r14 <= vm->dispatch_from_G)
     return 0;
   const __u64 G = r14 - vm->dispatch_from_G;
-  const __u64 L = read_ref(G + vm->G_cur_L, vm->ref_size);
+  __u64 jit_base;
+  const __u64 L = running_L(s, vm, G, in_vm, &jit_base);
   if (!L || read_ref(L + vm->L_glref, vm->ref_size) != G)
     return 0;
   __s32 vmstate = 0;
@@ -399,8 +469,9 @@ static __always_inline void capture_lua(struct kperf_sample *s, struct kperf_lua
   __u64 *w = s->lua.words;
   __u64 G = vm->G;
   const __u64 rip = s->regs[KPERF_REG_RIP];
+  const bool in_vm = rip >= vm->vm_lo && rip < vm->vm_hi;
   if (G == 0) {
-    G = derive_G(s, vm);
+    G = derive_G(s, vm, in_vm);
     if (G == 0)
       return;
     vm->G = G;
@@ -408,8 +479,8 @@ static __always_inline void capture_lua(struct kperf_sample *s, struct kperf_lua
   __s32 vmstate = 0;
   if (bpf_probe_read_user(&vmstate, sizeof(vmstate), (const void *)(G + vm->G_vmstate)) != 0)
     return;
-  const __u64 L = read_ref(G + vm->G_cur_L, vm->ref_size);
-  const __u64 jit_base = read_ref(G + vm->G_jit_base, vm->ref_size);
+  __u64 jit_base;
+  const __u64 L = running_L(s, vm, G, in_vm, &jit_base);
   w[KPERF_LUA_W_G] = G;
   w[KPERF_LUA_W_VMSTATE] = (__u64)(__s64)vmstate;
   w[KPERF_LUA_W_CUR_L] = L;
@@ -429,7 +500,6 @@ static __always_inline void capture_lua(struct kperf_sample *s, struct kperf_lua
   if (cframe & KPERF_LJ_CFRAME_MASK)
     w[KPERF_LUA_W_CFRAME_PC] = read_ref((cframe & KPERF_LJ_CFRAME_MASK) + vm->cframe_pc, vm->ref_size);
 
-  const bool in_vm = rip >= vm->vm_lo && rip < vm->vm_hi;
   /* No VM C frame: the VM is not running (nginx between requests, cur_L stale), so no
    * Lua frames will be spliced: keep the words, skip the window and the functions. */
   if (!(cframe & KPERF_LJ_CFRAME_MASK) && !in_vm)

@@ -1,4 +1,4 @@
-// The few facts about LuaJIT 2.1 bytecode the frame namer needs: opcode numbers,
+// The few facts about LuaJIT 2.1 bytecode the frame namer needs (2.0's renumbered): opcode numbers,
 // operand fields, A-operand modes and metamethods (lj_bc.h order, same in luajit2 and
 // vanilla 2.1 on Debian 12), and debug.getinfo(f, "n")-style call-site naming.
 #pragma once
@@ -19,6 +19,14 @@ enum Op : std::uint8_t {
 };
 
 inline std::uint8_t op(std::uint32_t i) { return static_cast<std::uint8_t>(i & 0xff); }
+
+// A LuaJIT 2.0 instruction with its opcode renumbered as in 2.1, which inserted ISTYPE and
+// ISNUM after ISF, TGETR after TGETB and TSETR after TSETM (operands are the same).
+inline std::uint32_t from_lua20(std::uint32_t i) {
+  const std::uint32_t o = i & 0xff;
+  const std::uint32_t shift = o < 16 ? 0 : o <= 56 ? 2 : o <= 60 ? 3 : 4;  // ISF 15, TGETB 56, TSETM 60
+  return (i & ~0xffu) | ((o + shift) & 0xff);
+}
 inline std::uint32_t a(std::uint32_t i) { return kperf_lj_bc_a(i); }
 inline std::uint32_t b(std::uint32_t i) { return i >> 24; }
 inline std::uint32_t c(std::uint32_t i) { return (i >> 16) & 0xff; }

@@ -9,6 +9,7 @@
 #include "profiler/bpf/luajit_abi.h"
 #include "profiler/luajit/elf_probe.hpp"
 #include "profiler/luajit/process_maps.hpp"
+#include "profiler/luajit/running_thread.hpp"
 
 namespace kperf::prof::lj {
 
@@ -39,7 +40,7 @@ bool validate_G(RemoteMemory& mem, const VmOffsets& o, std::uint64_t G) {
   auto glref = mem.ref(mainL + o.L_glref, o.ref_size);
   auto gct = mem.read<std::uint8_t>(mainL + o.fn_gct);
   if (!glref || *glref != G || !gct || *gct != KPERF_LJ_GCT_THREAD) return false;
-  auto curL = mem.ref(G + o.G_cur_L, o.ref_size);
+  auto curL = mem.ref(G + thread_field(o), o.ref_size);
   if (!curL) return false;
   if (*curL != 0) {
     auto cg = mem.ref(*curL + o.L_glref, o.ref_size);

@@ -11,6 +11,7 @@
 
 #include "profiler/bpf/luajit_abi.h"
 #include "profiler/luajit/bytecode.hpp"
+#include "profiler/luajit/running_thread.hpp"
 
 namespace kperf::prof::lj {
 namespace {
@@ -231,7 +232,8 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
   // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
   // inlined chain there; without a usable snapshot, base's line stays its first line.
   inlined_.clear();
-  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return;
+  // LuaJIT 2.0's 8-byte snapshots have no mcofs: no snapshot can be matched to rip.
+  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0 || layout_.off.lua20) return;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
   auto traces = mem_.u64(J + o.J_trace);
@@ -422,7 +424,7 @@ void FrameWalker::append_resumers(std::uint64_t G, std::uint64_t L, WalkResult& 
   }
 }
 
-void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& r) {
+void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& r, std::uint64_t captured_L) {
   const VmOffsets& o = layout_.off;
   protos_.release_retired();  // the previous walk's frames are done with
   r.frames.clear();
@@ -431,12 +433,13 @@ void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult&
   r.truncated = false;
   r.error.clear();
   r.vmstate = mem_.read<std::int32_t>(G + o.G_vmstate).value_or(-1);
-  auto L = mem_.ref(G + o.G_cur_L, o.ref_size);
-  if (!L || *L == 0) {
+  const RunningThread running = running_thread(mem_, layout_, G, regs, captured_L);
+  if (running.L == 0) {
     r.error = "no current lua_State";
     return;
   }
-  auto jit_base = mem_.ref(G + o.G_jit_base, o.ref_size).value_or(0);
+  const std::optional<std::uint64_t> L = running.L;
+  const std::uint64_t jit_base = running.jit_base;
   const std::int32_t vs = r.vmstate;
   if (vs == -3) r.frames.push_back(pseudo("[lua:gc]"));
   if (vs <= -5 && vs >= -7) r.frames.push_back(pseudo("[lua:jit-compiler]"));

@@ -63,8 +63,9 @@ public:
   // PC = rbx; vmstate >= 0 (trace) → jit_base; otherwise cur_L->base (meaningful only
   // when the native stack passes through VM code: the caller decides that).
   // Writes the walk into out (reset first; reusing out and this walker across samples
-  // allocates nothing once their buffers have grown).
-  void walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& out);
+  // allocates nothing once their buffers have grown). captured_L: the running lua_State
+  // as the sampler found it (0: read it now; running_thread.hpp).
+  void walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult& out, std::uint64_t captured_L = 0);
 
   // The frames of functions inlined into a trace, innermost first, from one snapshot's
   // map entries (GC64: `slot << 24 | flags | ref`): ir is GCtrace.ir (biased), nk its

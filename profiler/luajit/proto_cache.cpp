@@ -70,7 +70,9 @@ std::int64_t Proto::pos_of_pc(std::uint64_t pc) const {
 std::uint32_t Proto::ins(std::int64_t pos) const {
   if (pos < 0 || pos >= static_cast<std::int64_t>(sizebc)) return 0;
   const unsigned char* p = field(bc_addr() + 4 * static_cast<std::uint64_t>(pos), 4);
-  return p ? load_at<std::uint32_t>(p) : 0;
+  if (!p) return 0;
+  const auto i = load_at<std::uint32_t>(p);
+  return off_.lua20 ? bc::from_lua20(i) : i;
 }
 
 std::int32_t Proto::line_at(std::int64_t pos) const {

@@ -32,7 +32,7 @@ public:
   std::int64_t pos_of_pc(std::uint64_t pc) const;
   // Line of bytecode position pos (lj_debug_line), firstline if unknown.
   std::int32_t line_at(std::int64_t pos) const;
-  // Instruction at pos (0 if out of range).
+  // Instruction at pos (0 if out of range), its opcode numbered as in LuaJIT 2.1.
   std::uint32_t ins(std::int64_t pos) const;
   // Name of upvalue idx, local in slot at pos (nullopt if none / no debug info).
   std::optional<std::string> uv_name(std::uint32_t idx) const;

@@ -16,7 +16,7 @@
 namespace kperf::prof::lj {
 namespace {
 
-constexpr int kR14 = 14, kRsp = 4, kRdi = 7;
+constexpr int kR14 = 14, kRsp = 4, kRdi = 7, kRdx = 2, kRbp = 5;
 
 // The value seen most often (ties: the smallest); nullopt if none.
 std::optional<std::int64_t> most_common(const std::map<std::int64_t, int>& counts, int at_least) {
@@ -58,7 +58,8 @@ CodeLayout read_vm_code_layout(std::span<const std::uint8_t> code) {
   out.gc64 = w;
   const std::int64_t D = *disp;
 
-  // 2. Around each: glref load before, cframe / cur_L / vmstate stores after.
+  // 2. Around each: glref load before, cframe / cur_L / vmstate stores after (LuaJIT
+  // 2.0's vm_call stores cframe before it, and has no cur_L).
   std::map<std::int64_t, int> glref, cframe, cur_L, vmstate;
   for (std::size_t a : add_at) {
     if (at(a).imm != D) continue;
@@ -72,6 +73,12 @@ CodeLayout read_vm_code_layout(std::span<const std::uint8_t> code) {
       }
     }
     if (L < 0) continue;
+    for (std::size_t j = a >= 16 ? a - 16 : 0; j < a; ++j) {
+      const X86Insn in = at(j);
+      if (in.len && j + in.len <= a && in.op == 0x89 && in.rex_w && in.mem && in.base == L && in.reg == kRsp &&
+          in.index < 0 && in.disp > 0 && in.disp < 0x80)
+        ++cframe[in.disp];
+    }
     std::size_t j = a + at(a).len;
     for (int k = 0; k < 6 && j < n; ++k) {
       const X86Insn in = at(j);
@@ -87,38 +94,71 @@ CodeLayout read_vm_code_layout(std::span<const std::uint8_t> code) {
   }
   const auto g = most_common(glref, 1), cf = most_common(cframe, 1), cl = most_common(cur_L, 1),
              vs = most_common(vmstate, 1);
-  if (!g || !cf || !cl || !vs) {
+  if (!g || !cf || !vs) {
     out.error = !g ? "no `mov DISPATCH, L->glref` before the dispatch setup"
-                   : !cl ? "no `mov [DISPATCH+cur_L], L` after the dispatch setup (LuaJIT 2.0 has no cur_L)"
-                         : !vs ? "no `set_vmstate INTERP` after the dispatch setup"
-                               : "no `mov L->cframe, rsp` after the dispatch setup";
+                   : !vs ? "no `set_vmstate INTERP` after the dispatch setup"
+                         : "no `mov L->cframe, rsp` around the dispatch setup";
     return out;
   }
   out.L_glref = static_cast<std::uint32_t>(*g);
   out.L_cframe = static_cast<std::uint32_t>(*cf);
-  out.G_cur_L = static_cast<std::uint32_t>(*cl);
   out.G_vmstate = static_cast<std::uint32_t>(*vs);
-
-  // 3. stack and top: `mov r, [L+stack]; sub r, [L+top]` just before vm_cpcall's setup.
-  std::map<std::int64_t, int> stack_top;  // stack << 16 | top
-  for (std::size_t a : add_at) {
-    for (std::size_t i = a >= 40 ? a - 40 : 0; i < a; ++i) {
+  if (cl) {
+    out.G_cur_L = static_cast<std::uint32_t>(*cl);
+  } else {
+    // LuaJIT 2.0: no cur_L. BC_JLOOP enters a trace with `mov L:RB, SAVE_L;
+    // mov [DISPATCH+jit_base], BASE; mov [DISPATCH+jit_L], L:RB` (32-bit references).
+    std::map<std::int64_t, int> jit_L, save_L;
+    for (std::size_t i = 0; i < n; ++i) {
       const X86Insn in = at(i);
-      if (!in.len || in.op != 0x8b || !in.mem || in.base < 0 || in.base == kR14 || in.base == kRsp ||
-          in.index >= 0 || in.disp <= 0 || in.disp >= 0x80)
-        continue;
+      if (!in.len || in.op != 0x89 || !in.mem || in.base != kR14 || in.index >= 0 || in.reg != kRdx) continue;
       const X86Insn nx = at(i + in.len);
-      if (nx.len && nx.op == 0x2b && nx.mem && nx.base == in.base && nx.reg == in.reg && nx.index < 0 &&
-          nx.disp > 0 && nx.disp < in.disp && static_cast<std::uint32_t>(nx.disp) > out.L_glref)
-        ++stack_top[in.disp << 16 | nx.disp];
+      if (!nx.len || nx.op != 0x89 || !nx.mem || nx.base != kR14 || nx.index >= 0 || nx.reg != kRbp ||
+          nx.disp + 4 != in.disp)
+        continue;
+      ++jit_L[nx.disp + D];
+      for (std::size_t j = i >= 8 ? i - 8 : 0; j < i; ++j) {
+        const X86Insn sl = at(j);
+        if (sl.len && j + sl.len == i && sl.op == 0x8b && sl.mem && sl.base == kRsp && sl.index < 0 &&
+            sl.reg == kRbp)
+          ++save_L[sl.disp];
+      }
     }
+    const auto jl = most_common(jit_L, 1), sl = most_common(save_L, 1);
+    if (out.gc64 || !jl || !sl) {
+      out.error = "no `mov [DISPATCH+cur_L], L` after the dispatch setup, and no LuaJIT 2.0 trace entry "
+                  "(`mov [DISPATCH+jit_L], L`)";
+      return out;
+    }
+    out.lua20 = true;
+    out.G_jit_L = static_cast<std::uint32_t>(*jl);
+    out.cframe_L = static_cast<std::uint32_t>(*sl);
   }
+  const std::int64_t thread_field = cl ? *cl : out.G_jit_L;
+
+  // 3. stack and top: `mov r, [L+stack]; sub r, [L+top]` (vm_cpcall: just before its
+  // dispatch setup in 2.1; LuaJIT 2.0's vm_cpcall has none, so anywhere there).
+  std::map<std::int64_t, int> stack_top;  // stack << 16 | top
+  auto stack_top_at = [&](std::size_t i) {
+    const X86Insn in = at(i);
+    if (!in.len || in.op != 0x8b || !in.mem || in.base < 0 || in.base == kR14 || in.base == kRsp ||
+        in.index >= 0 || in.disp <= 0 || in.disp >= 0x80)
+      return;
+    const X86Insn nx = at(i + in.len);
+    if (nx.len && nx.op == 0x2b && nx.mem && nx.base == in.base && nx.reg == in.reg && nx.index < 0 &&
+        nx.disp > 0 && nx.disp < in.disp && static_cast<std::uint32_t>(nx.disp) > out.L_glref)
+      ++stack_top[in.disp << 16 | nx.disp];
+  };
+  for (std::size_t a : add_at)
+    for (std::size_t i = a >= 40 ? a - 40 : 0; i < a; ++i) stack_top_at(i);
+  if (out.lua20)
+    for (std::size_t i = 0; i < n; ++i) stack_top_at(i);
   std::map<std::int64_t, int> jd, jtrace;
   for (std::size_t i = 0; i < n; ++i) {
     const X86Insn in = at(i);
     if (!in.len) continue;
     // lea CARG1, [DISPATCH + GG_DISP2J]: J lies after G's fields, before the dispatch table.
-    if (in.op == 0x8d && in.mem && in.base == kR14 && in.reg == kRdi && in.index < 0 && in.disp + D > *cl &&
+    if (in.op == 0x8d && in.mem && in.base == kR14 && in.reg == kRdi && in.index < 0 && in.disp + D > thread_field &&
         in.disp < 0)
       ++jd[in.disp + D];
     // mov RA, [DISPATCH + DISPATCH_J(trace)]; mov TRACE:RD, [RA + RD * refsize]

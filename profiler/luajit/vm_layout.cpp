@@ -66,6 +66,7 @@ bool layout_from_probe(const std::string& path, const std::string& file, const E
     return false;
   }
   VmOffsets o = family_offsets(c.gc64);
+  if (c.lua20) o.tr_nsnap = 0x1c;  // 2.0's GCtrace: nsnap after nins/nk (the rest as 2.1)
   const std::uint32_t r = o.ref_size;
   o.dispatch_from_G = c.dispatch_from_G;
   o.L_glref = c.L_glref;
@@ -77,10 +78,16 @@ bool layout_from_probe(const std::string& path, const std::string& file, const E
   o.G_vmstate = c.G_vmstate;
   o.G_cur_L = c.G_cur_L;
   o.G_jit_base = c.G_cur_L + r;    // GCRef cur_L; MRef jit_base
+  o.lua20 = c.lua20;
+  if (c.lua20) {
+    o.G_jit_L = c.G_jit_L;
+    o.G_jit_base = c.G_jit_L + r;  // GCRef jit_L; MRef jit_base
+  }
   o.J_from_G = c.J_from_G;
   o.J_trace = c.J_trace;
   o.J_sizetrace = c.J_trace + 12;  // GCRef *trace; TraceNo freetrace, sizetrace
   L.off = o;
+  if (o.lua20) L.ffnames = ffnames_lua20();
   return true;
 }
 

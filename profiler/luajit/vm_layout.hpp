@@ -26,6 +26,12 @@ struct VmOffsets {
   std::uint32_t sizeof_lua_State = 0x70;  // offset of global_State inside GG_State
   // global_State
   std::uint32_t G_vmstate = 0xb8, G_cur_L = 0x170, G_jit_base = 0x178;
+  // LuaJIT 2.0 (lua20) has no cur_L (G_cur_L 0): G_jit_L is the thread running a trace,
+  // NULL otherwise (jit_base is then stale); the interpreter's thread is the lua_State
+  // saved in its C frame (running_thread.hpp). Its bytecode numbers differ from 2.1's
+  // (Proto::ins gives 2.1's) and its 8-byte snapshots have no mcofs.
+  bool lua20 = false;
+  std::uint32_t G_jit_L = 0;
   std::uint32_t dispatch_from_G = 0xfa8;  // r14 - G while in the interpreter
   // jit_State (J = G + J_from_G): trace array and its size; GCtrace fields
   std::uint32_t J_from_G = 0x2e0, J_trace = 0x180, J_sizetrace = 0x18c;

@@ -26,9 +26,12 @@ int main(void) {
   P("L_stacksize", offsetof(lua_State, stacksize));
   P("sizeof_lua_State", GG_OFS(g));
   P("G_vmstate", offsetof(global_State, vmstate));
-#if LUAJIT_VERSION_NUM >= 20100 /* 2.0 has no cur_L (jit_L instead) and no GG_G2J */
+#if LUAJIT_VERSION_NUM >= 20100
   P("G_cur_L", offsetof(global_State, cur_L));
   P("J_from_G", GG_G2J);
+#else /* 2.0: no cur_L (jit_L instead) and no GG_G2J */
+  P("G_jit_L", offsetof(global_State, jit_L));
+  P("J_from_G", GG_OFS(J) - GG_OFS(g));
 #endif
   P("G_jit_base", offsetof(global_State, jit_base));
   P("dispatch_from_G", GG_G2DISP);

@@ -125,3 +125,58 @@ TEST(VmCodeLayout, SaysWhatIsMissing) {
 }
 
 }  // namespace
+
+// LuaJIT 2.0.5's interpreter (32-bit references, no cur_L), bytes as its lj_vm.o has them:
+// vm_cpcall's stack/top far from any dispatch setup, vm_call storing cframe before it,
+// BC_JLOOP entering a trace (jit_base, jit_L from SAVE_L) and lj_trace_hot's J.
+std::vector<std::uint8_t> lua20_vm() {
+  std::vector<std::uint8_t> code{
+      0x44, 0x8b, 0x7d, 0x24,                    // mov r15d, [rbp+0x24]  L->stack
+      0x44, 0x2b, 0x7d, 0x18,                    // sub r15d, [rbp+0x18]  L->top
+  };
+  code.insert(code.end(), 64, 0x90);
+  for (int entry = 0; entry < 2; ++entry)
+    code.insert(code.end(), {
+                                0x48, 0x89, 0x65, 0x30,                    // mov [rbp+0x30], rsp  L->cframe
+                                0x44, 0x8b, 0x75, 0x08,                    // mov r14d, [rbp+0x8]  L->glref
+                                0x41, 0x81, 0xc6, 0xb8, 0x0b, 0x00, 0x00,  // add r14d, 0xbb8
+                                0x41, 0xc7, 0x86, 0x30, 0xf5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // vmstate -1
+                                0x8b, 0x55, 0x10,                          // mov edx, [rbp+0x10]
+                            });
+  code.insert(code.end(), {
+                              0x41, 0x8b, 0x8e, 0x10, 0xf7, 0xff, 0xff,  // mov ecx, [r14-0x8f0]  J->trace
+                              0x8b, 0x04, 0x81,                          // mov eax, [rcx+rax*4]
+                              0x48, 0x8b, 0x40, 0x40,                    // mov rax, [rax+0x40]
+                              0x8b, 0x6c, 0x24, 0x18,                    // mov ebp, [rsp+0x18]  SAVE_L
+                              0x41, 0x89, 0x96, 0x40, 0xf5, 0xff, 0xff,  // mov [r14-0xac0], edx  jit_base
+                              0x41, 0x89, 0xae, 0x3c, 0xf5, 0xff, 0xff,  // mov [r14-0xac4], ebp  jit_L
+                              0x41, 0x8d, 0xbe, 0xe0, 0xf5, 0xff, 0xff,  // lea edi, [r14-0xa20]  J
+                              0xc3,
+                          });
+  return code;
+}
+
+TEST(VmCodeLayout, ReadsLuajit20WithoutCurL) {
+  const auto code = lua20_vm();
+  const CodeLayout c = read_vm_code_layout(code);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_FALSE(c.gc64);
+  EXPECT_TRUE(c.lua20);
+  EXPECT_EQ(c.dispatch_from_G, 0xbb8u);
+  EXPECT_EQ(c.L_glref, 0x08u);
+  EXPECT_EQ(c.L_cframe, 0x30u);
+  EXPECT_EQ(c.L_stack, 0x24u);
+  EXPECT_EQ(c.L_top, 0x18u);
+  EXPECT_EQ(c.G_vmstate, 0xe8u);
+  EXPECT_EQ(c.G_cur_L, 0u);
+  EXPECT_EQ(c.G_jit_L, 0xf4u);
+  EXPECT_EQ(c.cframe_L, 0x18u);
+  EXPECT_EQ(c.J_from_G, 0x198u);
+  EXPECT_EQ(c.J_trace, 0x130u);
+  // Without BC_JLOOP's trace entry it is neither 2.1 nor 2.0: refused, saying so.
+  auto cut = code;
+  cut.resize(cut.size() - 22);
+  const CodeLayout r = read_vm_code_layout(cut);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("jit_L"), std::string::npos) << r.error;
+}

@@ -192,16 +192,21 @@ struct FakeProto {
   }
 
   // bytecode: FUNCF; GGET A=1 D=0 ("myglobal"); MOV A=2 D=1; CALL A=2; UGET A=3 D=1; CALL A=3
-  FakeProto() {
+  // lua20: the same with LuaJIT 2.0's opcode numbers (renumbering only: the layout
+  // stays GC64's, which 2.0 never has).
+  explicit FakeProto(bool lua20 = false) {
+    o.lua20 = lua20;
     put_str(str, "@/srv/app/x.lua");
     put_str(gstr, "myglobal");
+    const std::uint32_t FUNCF = lua20 ? 85 : 89, GGET = lua20 ? 52 : 54, MOV = lua20 ? 16 : 18,
+                        CALL = lua20 ? 62 : 66, UGET = lua20 ? 43 : 45;
     const std::uint32_t bcs[] = {
-        89u,                                           // FUNCF
-        54u | (1u << 8) | (0u << 16),                  // GGET 1, "myglobal"
-        18u | (2u << 8) | (1u << 16),                  // MOV 2, 1
-        66u | (2u << 8) | (1u << 16) | (2u << 24),     // CALL 2
-        45u | (3u << 8) | (1u << 16),                  // UGET 3, uv#1
-        66u | (3u << 8) | (1u << 16) | (1u << 24),     // CALL 3
+        FUNCF,                                           // FUNCF
+        GGET | (1u << 8) | (0u << 16),                   // GGET 1, "myglobal"
+        MOV | (2u << 8) | (1u << 16),                    // MOV 2, 1
+        CALL | (2u << 8) | (1u << 16) | (2u << 24),      // CALL 2
+        UGET | (3u << 8) | (1u << 16),                   // UGET 3, uv#1
+        CALL | (3u << 8) | (1u << 16) | (1u << 24),      // CALL 3
     };
     const std::size_t nbc = std::size(bcs);
     const std::size_t bc_off = o.sizeof_GCproto;
@@ -276,6 +281,25 @@ TEST(LuajitProtoCache, ReadsLinesNamesAndDetectsReuse) {
   fp.blob[9] = 0;
   mem.clear();
   EXPECT_EQ(cache.get(mem, fp.o, fp.addr), nullptr);
+}
+
+// LuaJIT 2.0 numbers its opcodes without 2.1's ISTYPE/ISNUM, TGETR, TSETR: the same
+// call sites get the same names once Proto::ins renumbers them.
+TEST(LuajitProtoCache, NamesLuajit20CallSites) {
+  FakeProto fp(true);
+  RemoteMemory mem(getpid());
+  ProtoCache cache;
+  const Proto* p = cache.get(mem, fp.o, fp.addr);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(bc::op(p->ins(3)), bc::CALL);
+  EXPECT_EQ(bc::call_site_name(mem, *p, 3), "myglobal");
+  EXPECT_EQ(bc::call_site_name(mem, *p, 5), "second");
+  EXPECT_EQ(bc::call_site_name(mem, *p, 1), "__index");
+  // The four ranges of the renumbering: ISF 15, TGETB 56 -> 58, TSETV 57 -> 60, TSETM 60 ->
+  // 63, CALLM 61 -> 65, FUNCCW 92 -> 96; operands untouched.
+  const std::pair<std::uint32_t, std::uint32_t> ops[] = {{15, 15}, {16, 18}, {56, 58}, {57, 60},
+                                                         {60, 63}, {61, 65}, {92, 96}};
+  for (const auto& [from, to] : ops) EXPECT_EQ(bc::from_lua20(0xabcdef00u | from), 0xabcdef00u | to) << from;
 }
 
 TEST(LuajitFrameText, FoldedNames) {

@@ -221,6 +221,30 @@ TEST(LuaSpliceSteps, CapturedStateIsReadAsSnapshots) {
   }
 }
 
+// LuaJIT 2.0 has no cur_L: the thread the sampler found is G->jit_L while a trace's frame
+// is current (jit_base set), and jit_L is NULL otherwise (the walker is handed the thread).
+TEST(LuaSpliceSteps, Lua20CapturedThreadIsJitLOnlyInTraces) {
+  lj::VmOffsets o = lj::family_offsets(false);
+  o.lua20 = true;
+  o.G_cur_L = 0;
+  o.G_jit_L = 0xf4;
+  o.G_jit_base = 0xf8;
+  for (const uint64_t jit_base : {uint64_t{0x20000100}, uint64_t{0}}) {
+    Record r(0);
+    auto& w = r.raw()->lua.words;
+    w[KPERF_LUA_W_FLAGS] = KPERF_LUA_CAPTURED;
+    w[KPERF_LUA_W_G] = kG;
+    w[KPERF_LUA_W_VMSTATE] = jit_base ? 3 : static_cast<uint64_t>(-1);
+    w[KPERF_LUA_W_CUR_L] = kL;
+    w[KPERF_LUA_W_JIT_BASE] = jit_base;
+    lj::RemoteMemory mem(getpid());
+    add_captured_state(r.view(), o, mem);
+    EXPECT_EQ(mem.ref(kG + o.G_jit_L, o.ref_size), jit_base ? kL : 0u);
+    EXPECT_EQ(mem.ref(kG + o.G_jit_base, o.ref_size), jit_base);
+    EXPECT_FALSE(mem.u32(kG).has_value()) << "no cur_L at G + 0";
+  }
+}
+
 TEST(LuaSpliceSteps, WindowsAndTheResumersCframesAreSnapshots) {
   const lj::VmOffsets o = lj::family_offsets(true);
   Record r(4 * lj::kCframeSize);
