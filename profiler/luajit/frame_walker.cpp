@@ -232,8 +232,7 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
   // a constant, a link that is not a Lua return PC into the caller's bytecode) ends the
   // inlined chain there; without a usable snapshot, base's line stays its first line.
   inlined_.clear();
-  // LuaJIT 2.0's 8-byte snapshots have no mcofs: no snapshot can be matched to rip.
-  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0 || layout_.off.lua20) return;
+  if (base.kind != LuaFrame::Kind::Lua || traceno <= 0 || layout_.off.J_trace == 0) return;
   const VmOffsets& o = layout_.off;
   std::uint64_t J = G + o.J_from_G;
   auto traces = mem_.u64(J + o.J_trace);
@@ -256,53 +255,69 @@ void FrameWalker::trace_frames(std::uint64_t G, std::int32_t traceno, std::uint6
   auto ir = mem_.u64(*T + o.tr_ir);
   auto nk = mem_.u32(*T + o.tr_nk);
   // The SnapShot array runs up to the snapshot map (lj_trace.c trace_save). Snapshots
-  // with mcofs are 12 bytes; older builds' are 10 bytes of fields padded to 12 (nent at
-  // +8, no mcofs, padding at +10): the same size, so the map offsets tell them apart
-  // (snapshots_have_mcofs). Without mcofs, rip has no snapshot.
-  // A snapshot's map: its nent slot entries, then (GC64) the 64-bit `pc << 8 | base slot`
-  // it resumes at, or (32-bit references) the resume PC and the frame links, up to the
-  // next snapshot's map (the last one's: up to nsnapmap, which follows nk in GCtrace).
-  constexpr std::size_t kSnapSize = KPERF_LJ_SNAPSHOT_SIZE;
-  auto nsnapmap = mem_.u32(*T + o.tr_nk + 4);
-  if (mcode && szmcode && nsnap && snap && snapmap && ir && nk && nsnapmap && rip >= *mcode &&
-      rip - *mcode < *szmcode && *nsnap > 0 && *snapmap - *snap == kSnapSize * *nsnap) {
-    std::vector<std::uint8_t>& snaps = snaps_;
-    snaps.resize(kSnapSize * *nsnap);
-    if (mem_.read(*snap, snaps.data(), snaps.size()) && snapshots_have_mcofs(snaps, *nsnap, *nsnapmap, *szmcode, o.gc64)) {
-      const std::uint64_t off = rip - *mcode;
-      std::size_t best = 0;
-      for (std::size_t i = 0; i < *nsnap; ++i) {
-        std::uint16_t mcofs;
-        std::memcpy(&mcofs, snaps.data() + kSnapSize * i + KPERF_LJ_SNAPSHOT_MCOFS, sizeof mcofs);
-        if (mcofs <= off) best = i;
-      }
-      const std::uint32_t mapofs = snapshot_mapofs(snaps, best);
-      const std::uint8_t nent = snaps[kSnapSize * best + KPERF_LJ_SNAPSHOT_NENT];
-      const std::uint32_t map_end = best + 1 < *nsnap ? snapshot_mapofs(snaps, best + 1) : *nsnapmap;
-      std::vector<std::uint32_t>& map = snap_map_;
-      if (map_end - mapofs <= 4096) {
-        map.resize(map_end - mapofs);
-        if (mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) {
-          std::uint64_t resume = map[nent];
-          if (o.gc64) {
-            std::memcpy(&resume, &map[nent], sizeof resume);
-            resume >>= 8;
-            inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
-          } else {
-            inlined_frames_ref32(std::span(map.data(), nent), std::span(map.data() + nent + 1, map.size() - nent - 1),
-                                 *ir, *nk, *pt, resume);
-          }
-          // base runs the call of the outermost inlined frame, or the snapshot's PC.
-          std::int64_t pos = pt->pos_of_pc(inlined_.empty() ? resume + 4 : inlined_.back().return_pc);
-          if (pos >= 0) {
-            base.line = pt->line_at(pos);
-            return;
-          }
-          inlined_.clear();
-        }
-      }
+  // with mcofs are 12 bytes; luajit2's before 2021 are 10 bytes of fields padded to 12
+  // (nent at +8, no mcofs, padding at +10): the same size, so the map offsets tell them
+  // apart (snapshots_have_mcofs); LuaJIT 2.0's are 8 bytes (mapofs u16, nent at +6).
+  // Without mcofs, the exit stubs of the trace's guards say which snapshot rip runs
+  // under (TraceExits). A snapshot's map: its nent slot entries, then (GC64) the 64-bit
+  // `pc << 8 | base slot` it resumes at, or (32-bit references) the resume PC and the
+  // frame links, up to the next snapshot's map (the last one's: up to nsnapmap, which
+  // follows nk in GCtrace; nsnap in 2.0).
+  const bool lua20 = o.lua20;
+  const std::size_t snap_size = lua20 ? 8 : KPERF_LJ_SNAPSHOT_SIZE;
+  auto nsnapmap = lua20 ? std::optional<std::uint32_t>(mem_.read<std::uint16_t>(*T + o.tr_nsnap + 2))
+                        : mem_.u32(*T + o.tr_nk + 4);
+  if (!mcode || !szmcode || !nsnap || !snap || !snapmap || !ir || !nk || !nsnapmap || rip < *mcode ||
+      rip - *mcode >= *szmcode || *nsnap == 0 || *snapmap - *snap != snap_size * *nsnap)
+    return;
+  std::vector<std::uint8_t>& snaps = snaps_;
+  snaps.resize(snap_size * *nsnap);
+  if (!mem_.read(*snap, snaps.data(), snaps.size())) return;
+  const std::uint64_t off = rip - *mcode;
+  const bool mcofs = !lua20 && snapshots_have_mcofs(snaps, *nsnap, *nsnapmap, *szmcode, o.gc64);
+  std::size_t best = 0;
+  if (mcofs) {
+    for (std::size_t i = 0; i < *nsnap; ++i) {
+      std::uint16_t at;
+      std::memcpy(&at, snaps.data() + snap_size * i + KPERF_LJ_SNAPSHOT_MCOFS, sizeof at);
+      if (at <= off) best = i;
     }
+  } else if (auto s = exits_.snapshot_at(mem_, *T, static_cast<std::uint16_t>(traceno), *mcode, *szmcode,
+                                         mem_.u32(*T + o.tr_mcode + 8).value_or(0), off, *nsnap, layout_.vm_lo,
+                                         layout_.vm_hi)) {
+    best = *s;
+  } else {
+    return;
   }
+  const auto mapofs_of = [&](std::size_t i) -> std::uint32_t {
+    if (!lua20) return snapshot_mapofs(snaps, i);
+    std::uint16_t v;
+    std::memcpy(&v, snaps.data() + snap_size * i, sizeof v);
+    return v;
+  };
+  const std::uint32_t mapofs = mapofs_of(best);
+  const std::uint8_t nent = snaps[snap_size * best + (lua20 ? 6 : mcofs ? KPERF_LJ_SNAPSHOT_NENT : 8)];
+  const std::uint32_t map_end = best + 1 < *nsnap ? mapofs_of(best + 1) : *nsnapmap;
+  std::vector<std::uint32_t>& map = snap_map_;
+  if (map_end < mapofs + nent + (o.gc64 ? 2u : 1u) || map_end - mapofs > 4096) return;
+  map.resize(map_end - mapofs);
+  if (!mem_.read(*snapmap + 4 * std::uint64_t(mapofs), map.data(), 4 * map.size())) return;
+  std::uint64_t resume = map[nent];
+  if (o.gc64) {
+    std::memcpy(&resume, &map[nent], sizeof resume);
+    resume >>= 8;
+    inlined_frames(std::span(map.data(), nent), *ir, *nk, *pt, resume);
+  } else {
+    inlined_frames_ref32(std::span(map.data(), nent), std::span(map.data() + nent + 1, map.size() - nent - 1), *ir,
+                         *nk, *pt, resume);
+  }
+  // base runs the call of the outermost inlined frame, or the snapshot's PC.
+  std::int64_t pos = pt->pos_of_pc(inlined_.empty() ? resume + 4 : inlined_.back().return_pc);
+  if (pos >= 0) {
+    base.line = pt->line_at(pos);
+    return;
+  }
+  inlined_.clear();
   // No snapshot for rip: base keeps its function's first line. The line the trace starts
   // at is not where it runs (a side trace starting after a loop runs the loop; hotcount
   // collisions, which follow ASLR, pick other starts from run to run): a wrong line.

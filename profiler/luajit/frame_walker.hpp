@@ -18,6 +18,7 @@
 #include "profiler/luajit/proto_cache.hpp"
 #include "profiler/luajit/remote_memory.hpp"
 #include "profiler/luajit/resumer.hpp"
+#include "profiler/luajit/trace_exits.hpp"
 #include "profiler/luajit/user_regs.hpp"
 #include "profiler/luajit/vm_layout.hpp"
 
@@ -105,6 +106,7 @@ private:
   std::vector<const Proto*> inlined_protos_;
   std::vector<std::uint8_t> snaps_;
   std::vector<std::uint32_t> snap_map_;
+  TraceExits exits_;  // snapshots of traces without mcofs, by their guards' exit stubs
 };
 
 }  // namespace kperf::prof::lj

@@ -48,14 +48,10 @@ struct Peer {
   const char* name;  // BUILD/peers/luajit-NAME (scripts/peers/luajit)
   bool gc64;
   bool lua20;  // LuaJIT 2.0: no global_State.cur_L (jit_L and the C frame's lua_State)
-  // The executing line inside a trace is known: snapshots with mcofs (12-byte SnapShots),
-  // GC64 or not. Elsewhere a trace frame has its function's first line.
-  bool trace_lines;
 };
 const Peer kPeers[] = {
-    {"20190507", false, false, false}, {"20190507-gc64", true, false, false}, {"20201027", true, false, false},
-    {"20231117", true, false, true},   {"2.1-2026", true, false, true},       {"2.1-2026-nogc64", false, false, true},
-    {"2.0.5", false, true, false},
+    {"20190507", false, false}, {"20190507-gc64", true, false}, {"20201027", true, false}, {"20231117", true, false},
+    {"2.1-2026", true, false},  {"2.1-2026-nogc64", false, false}, {"2.0.5", false, true},
 };
 
 void PrintTo(const Peer& p, std::ostream* os) { *os << p.name; }  // ctest names: the build
@@ -388,11 +384,11 @@ Recorded record_lines(const TempDir& dir, const std::vector<std::string>& cmd) {
 }
 
 // --lua-lines: the executing lines — outer at its call of inner (line 9), inner in its
-// loop (line 3) — interpreted, and inside the trace (JIT on) where the build's snapshots
-// tell it; elsewhere inner's trace frame has its first line (1), never another one (the
-// trace's start line was wrong in some runs: a side trace or another start picked by a
-// hotcount collision). "Elsewhere" includes a helper the trace calls (lj_vm_modi for
-// `%`, a third of the samples): no trace pc there, so the first line, under the helper.
+// loop (line 3) — interpreted, and inside the trace (JIT on) from its snapshot (by mcofs,
+// or by the guards' exit stubs on builds without it); in a helper the trace calls
+// (lj_vm_modi for `%`, a third of the samples) there is no trace pc: inner's trace frame
+// has its first line (1), under the helper, never another one (the trace's start line
+// was wrong in some runs: a side trace or another start picked by a hotcount collision).
 // (Counting only line 3 made the share the trace body's share of the CPU, 64-66% quiet
 // and 57-59% under load: a property of the machine, not of kperf.)
 TEST_P(LuajitPeer, ExecutingLines) {
@@ -403,7 +399,6 @@ TEST_P(LuajitPeer, ExecutingLines) {
     const std::string chunk = dir.file("hot.lua");
     write_file(chunk, kHotLua);
     const auto r = record_lines(dir, {luajit_of(GetParam())[0], chunk, jit ? "on" : "off", "5"});
-    const bool snapshot_lines = jit && GetParam().trace_lines;
     const auto in_helper = [&](const Stack& s) {  // inner's trace frame at its first line, a frame above
       if (!hot_chain(s, chunk, 9, 1, jit)) return false;
       const size_t i = find_frame(s, [&](const std::string& f) { return f == "inner " + chunk + ":1_[j]"; });
@@ -411,16 +406,16 @@ TEST_P(LuajitPeer, ExecutingLines) {
     };
     const double whole = row(GetParam(), jit ? "--lua-lines JIT on" : "--lua-lines JIT off", r, chunk,
                              [&](const Stack& s) {
-                               return hot_chain(s, chunk, 9, jit && !GetParam().trace_lines ? 1 : 3, jit) ||
-                                      (snapshot_lines && in_helper(s));
+                               return hot_chain(s, chunk, 9, 3, jit) || (jit && in_helper(s));
                              });
     EXPECT_GE(whole, 0.9) << top_stacks(r.stacks);
   }
 }
 
-// Functions inlined into a trace come out as frames from its snapshots (12-byte SnapShots
-// with mcofs: 2.1-20231117 and 2.1 rolling here, GC64 and with 32-bit references; older
-// builds' snapshots cannot be matched to a pc): never out of order, never a wrong line.
+// Functions inlined into a trace come out as frames from its snapshots (the one for rip by
+// mcofs, or by the guards' exit stubs on builds whose snapshots have none: luajit2 before
+// 2021, LuaJIT 2.0), GC64 and with 32-bit references: never out of order, never a wrong
+// line.
 TEST_P(LuajitPeer, InlinedFrames) {
   REQUIRE_ROOT();
   REQUIRE_PEERS();
@@ -436,7 +431,7 @@ TEST_P(LuajitPeer, InlinedFrames) {
               has_jit_frame(r.stacks) ? "yes" : "no");
   EXPECT_EQ(c.misplaced, 0u) << top_stacks(r.stacks, 10);
   EXPECT_EQ(c.bad_line, 0u) << top_stacks(r.stacks, 10);
-  if (GetParam().trace_lines) EXPECT_GE(double(c.chain), 0.3 * all) << top_stacks(r.stacks, 10);
+  EXPECT_GE(double(c.chain), 0.3 * all) << top_stacks(r.stacks, 10);
   EXPECT_TRUE(has_jit_frame(r.stacks)) << top_stacks(r.stacks, 10);
 }
 
