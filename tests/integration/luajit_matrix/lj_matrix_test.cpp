@@ -32,6 +32,7 @@
 #include "profiler/luajit/vm_layout.hpp"
 #include "tests/integration/luajit/lj_test_target.hpp"
 #include "tests/support/folded_stacks.hpp"
+#include "tests/support/kong_testbed.hpp"
 #include "tests/support/lua_stacks.hpp"
 #include "tests/support/nginx_recording.hpp"
 #include "tests/support/process.hpp"
@@ -479,6 +480,64 @@ std::string peer_name(const ::testing::TestParamInfo<Peer>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Builds, LuajitPeer, ::testing::ValuesIn(kPeers), peer_name);
 
+
+// The memory map of the first child (nginx's worker) of pid, "" if none.
+std::string first_child_pid_maps(pid_t pid) {
+  std::istringstream children(read_file(fmt::format("/proc/{}/task/{}/children", pid, pid)));
+  pid_t child = 0;
+  return children >> child ? read_file(fmt::format("/proc/{}/maps", child)) : std::string();
+}
+
+// Kong 2.4.0 (the test bed) on the LuaJIT its OpenResty shipped, luajit2 2.1-20201027 (GC64,
+// snapshots without mcofs), swapped in with LUAJIT_LIBDIR: `kperf attach` under load names
+// Kong's own Lua code in its traces and in the interpreter, as on Debian's luajit2.
+TEST(LuajitPeerKong, Kong24OnItsOwnLuajit) {
+  if (access(KPERF_SHARED_DIR "/luajit", F_OK) != 0)
+    GTEST_SKIP() << "needs the project's shared folder: KPERF_SHARED_DIR/luajit holds the LuaJIT sources";
+  if (const std::string why = kong_testbed_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const Peer peer = kPeers[2];
+  ASSERT_STREQ(peer.name, "20201027");
+  const std::string lib = peer_dir(peer) + "/lib";
+  ASSERT_EQ(access((lib + "/libluajit-5.1.so.2").c_str(), R_OK), 0) << "run ctest -R luajit_peers_build";
+  KongTestbedOptions opts;
+  opts.luajit_libdir = lib;
+  KongTestbed tb(opts);
+  const std::string worker = first_child_pid_maps(tb.master_pid());
+  EXPECT_NE(worker.find(lib + "/libluajit-5.1.so"), std::string::npos) << "Kong's worker did not map the peer's libluajit";
+  TempDir t;
+  const std::string out = t.file("out");
+  const auto r = run({KPERF_BINARY, "attach", "--prefix", tb.prefix(), "--duration", "5s", "--url",
+                      tb.proxy_url() + "/key?apikey=alice-key", "-c", "16", "-t", "1", "--out", out},
+                     60);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("no Lua frames for"), std::string::npos) << r.err;
+  const auto stacks = parse_folded(read_file(out + "/profile.folded"));
+  uint64_t luajit = 0, with_lua = 0, jit = 0;
+  for (const auto& st : stacks) {
+    bool vm = false, lua = false, j = false;
+    for (const auto& f : st.frames) {
+      vm = vm || f.find("libluajit") != std::string::npos || f.find(".lua:") != std::string::npos ||
+           f.starts_with("[lua:");
+      lua = lua || f.find(".lua:") != std::string::npos;
+      j = j || (f.ends_with("_[j]") && f.find("kong/") != std::string::npos);
+    }
+    if (vm) luajit += st.count;
+    if (vm && lua) with_lua += st.count;
+    if (j) jit += st.count;
+  }
+  std::printf("| 20201027 | Kong 2.4.0 key-auth under load (attach) | %llu LuaJIT samples | %.1f%% with Lua frames | "
+              "%llu in Kong's traces |\n",
+              static_cast<unsigned long long>(luajit), luajit ? 100.0 * double(with_lua) / double(luajit) : 0.0,
+              static_cast<unsigned long long>(jit));
+  for (const char* chunk : {"kong/init.lua:", "kong/runloop/handler.lua:", "kong/plugins/key-auth/handler.lua:"})
+    EXPECT_TRUE(std::any_of(stacks.begin(), stacks.end(), [&](const Stack& st) {
+      return find_frame(st, [&](const std::string& f) { return f.find(chunk) != std::string::npos; }) !=
+             std::string::npos;
+    })) << chunk;
+  ASSERT_GT(luajit, 20u) << "too few samples in Kong's VM to judge (a busy machine?)";
+  EXPECT_GE(with_lua * 10, luajit * 9) << with_lua << " of " << luajit << " LuaJIT samples have Lua frames";
+  EXPECT_GT(jit, 0u) << "no frame of Kong's Lua code in a trace";
+}
 
 // A copy of the 2.1 rolling executable whose interpreter FDE says CFA = rsp+88 instead of
 // rsp+80 (the first instruction of its .eh_frame FDE patched; nothing else changes and
