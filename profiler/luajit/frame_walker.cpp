@@ -453,8 +453,7 @@ void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult&
     r.error = "no current lua_State";
     return;
   }
-  const std::optional<std::uint64_t> L = running.L;
-  const std::uint64_t jit_base = running.jit_base;
+  const std::uint64_t L = running.L, jit_base = running.jit_base;
   const std::int32_t vs = r.vmstate;
   if (vs == -3) r.frames.push_back(pseudo("[lua:gc]"));
   if (vs <= -5 && vs >= -7) r.frames.push_back(pseudo("[lua:jit-compiler]"));
@@ -463,37 +462,37 @@ void FrameWalker::walk_sample(std::uint64_t G, const UserRegs& regs, WalkResult&
   if (layout_.in_vm(regs.rip())) {
     r.start = WalkResult::Start::Interpreter;
     std::size_t before = r.frames.size();
-    walk_stack(*L, regs.rdx(), regs.rbx(), r);
+    walk_stack(L, regs.rdx(), regs.rbx(), r);
     if (r.frames.size() == before) {
       // In VM glue code where BASE is not (yet) a frame: still time in the VM.
       r.frames.push_back(pseudo("[lua:interpreter]"));
       return;
     }
-    if (follow_resumers_) append_resumers(G, *L, r, true);
+    if (follow_resumers_) append_resumers(G, L, r, true);
     return;
   }
   if (vs >= 0 && jit_base != 0) {
     r.start = WalkResult::Start::Trace;
     std::size_t top = r.frames.size();
-    walk_stack(*L, jit_base, 0, r);
+    walk_stack(L, jit_base, 0, r);
     if (r.frames.size() > top) {
       r.frames[top].jit = true;
       trace_frames(G, vs, regs.rip(), r.frames[top]);
       r.frames.insert(r.frames.begin() + static_cast<std::ptrdiff_t>(top), inlined_.begin(), inlined_.end());
     }
-    if (follow_resumers_) append_resumers(G, *L, r);
+    if (follow_resumers_) append_resumers(G, L, r);
     return;
   }
   r.start = WalkResult::Start::State;
-  std::uint64_t base = jit_base != 0 ? jit_base : mem_.u64(*L + o.L_base).value_or(0);
+  std::uint64_t base = jit_base != 0 ? jit_base : mem_.u64(L + o.L_base).value_or(0);
   std::uint64_t pc = 0;
   if (jit_base == 0) {
-    auto cf = mem_.u64(*L + o.L_cframe);
+    auto cf = mem_.u64(L + o.L_cframe);
     if (cf && (*cf & KPERF_LJ_CFRAME_MASK))
       pc = mem_.ref((*cf & KPERF_LJ_CFRAME_MASK) + o.cframe_pc, o.ref_size).value_or(0);
   }
-  walk_stack(*L, base, pc, r);
-  if (follow_resumers_) append_resumers(G, *L, r);
+  walk_stack(L, base, pc, r);
+  if (follow_resumers_) append_resumers(G, L, r);
   return;
 }
 

@@ -56,10 +56,9 @@ std::optional<std::size_t> TraceExits::snapshot_at(RemoteMemory& mem, std::uint6
       // snapshot's code is only the guard, so it is left out.)
       for (std::size_t i = 0; i + 6 <= code_.size(); ++i) {
         if (code_[i] != 0x0f || (code_[i + 1] & 0xf0) != 0x80) continue;
-        const std::size_t len = 6;
         std::int32_t rel;
-        std::memcpy(&rel, code_.data() + i + len - 4, sizeof rel);
-        const std::uint64_t target = mcode + i + len + static_cast<std::int64_t>(rel);
+        std::memcpy(&rel, code_.data() + i + 2, sizeof rel);
+        const std::uint64_t target = mcode + i + 6 + static_cast<std::int64_t>(rel);
         if (target >= mcode && target < mcode + szmcode) continue;  // a branch inside the trace
         if (auto exitno = stub_exit(mem, target, vm_lo, vm_hi)) g.at.emplace_back(static_cast<std::uint32_t>(i), *exitno);
       }
