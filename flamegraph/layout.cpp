@@ -88,10 +88,14 @@ Layout layout_stacks(const StackTrie& trie, const LayoutOptions& opts) {
       trie.path(e.node, path);
       flow.add(path, e.count, e.base, e.has_base);
     }
-  } else {
+  } else if (trie.differential()) {
     visit_sorted(trie, [&](NodeId id, std::span<const FrameId> path) {
       const auto& n = trie.node(id);
       flow.add(path, n.self, n.base, n.has_base);
+    });
+  } else {
+    visit_sorted_coarse(trie, opts.min_samples, [&](std::span<const FrameId> path, double count) {
+      flow.add(path, count, count, false);
     });
   }
   flow.finish(out.total);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flamegraph/folded.hpp"
+#include "flamegraph/huge_block.hpp"
 
 namespace kperf::fg {
 
@@ -122,10 +123,10 @@ void children_runs(const StackTrie& t, const RunOrder& order, NodeId parent, std
   }
 }
 
-}  // namespace
-
-void visit_sorted(const StackTrie& trie,
-                  const std::function<void(NodeId, std::span<const FrameId>)>& fn) {
+// The sorted walk. `descend(node, path)` is asked before a node's descendants are
+// visited (`path` ends with the node); false skips them.
+template <typename Own, typename Descend>
+void walk_sorted(const StackTrie& trie, Own&& own, Descend&& descend) {
   const RunOrder order(trie);
   const auto less = [&order](const Run& a, const Run& b) { return order.less(a, b); };
   // runs[levels[i].begin ..) are level i's runs (up to the next level's begin).
@@ -151,20 +152,68 @@ void visit_sorted(const StackTrie& trie,
     const Run run = runs[level.next++];
     if (run.own) {
       if (run.node == StackTrie::kRoot) {
-        fn(run.node, path);
+        own(run.node, path);
       } else {
         path.push_back(trie.frame_of(run.node));
-        fn(run.node, path);
+        own(run.node, path);
         path.pop_back();
       }
       continue;
     }
     path.push_back(trie.frame_of(run.node));
+    if (!descend(run.node, std::span<const FrameId>(path))) {
+      path.pop_back();
+      continue;
+    }
     const std::size_t begin = runs.size();
     children_runs(trie, order, run.node, runs);
     std::sort(runs.begin() + static_cast<std::ptrdiff_t>(begin), runs.end(), less);
     levels.push_back(Level{begin, begin});  // invalidates `level`
   }
+}
+
+// Per node, the samples of the stacks below it (not its own), filled by one sweep from
+// the last node up (every node's parent was added before it). In huge-page blocks, as
+// the trie's nodes: one fault per 2 MB (a big graph has millions of nodes).
+class DescendantCounts {
+ public:
+  explicit DescendantCounts(const StackTrie& trie) {
+    const std::size_t n = trie.size();
+    for (std::size_t i = 0; i < n; i += kPerBlock) blocks_.emplace_back();
+    for (NodeId id = static_cast<NodeId>(n); id-- > 1;) {
+      const StackTrie::Node node = trie.node(id);
+      at(node.parent) += at(id) + node.self;  // fresh mappings read as 0
+    }
+  }
+  double operator[](NodeId id) const { return const_cast<DescendantCounts*>(this)->at(id); }
+
+ private:
+  static constexpr unsigned kBits = 18;  // 2 MB of doubles
+  static constexpr std::size_t kPerBlock = std::size_t{1} << kBits;
+  static_assert(kPerBlock * sizeof(double) == HugeBlock::kSize);
+  double& at(NodeId id) {
+    return static_cast<double*>(blocks_[id >> kBits].data())[id & (kPerBlock - 1)];
+  }
+  std::vector<HugeBlock> blocks_;
+};
+
+}  // namespace
+
+void visit_sorted(const StackTrie& trie,
+                  const std::function<void(NodeId, std::span<const FrameId>)>& fn) {
+  walk_sorted(trie, fn, [](NodeId, std::span<const FrameId>) { return true; });
+}
+
+void visit_sorted_coarse(const StackTrie& trie, double min_count,
+                         const std::function<void(std::span<const FrameId>, double)>& fn) {
+  const DescendantCounts below(trie);
+  walk_sorted(
+      trie, [&](NodeId id, std::span<const FrameId> path) { fn(path, trie.node(id).self); },
+      [&](NodeId id, std::span<const FrameId> path) {
+        if (below[id] >= min_count) return true;
+        fn(path, below[id]);
+        return false;
+      });
 }
 
 }  // namespace kperf::fg

@@ -139,6 +139,23 @@ void BM_VisitSorted(benchmark::State& state) {
 }
 BENCHMARK(BM_VisitSorted)->Arg(20000)->Unit(benchmark::kMillisecond);
 
+// The coarse walk a plain flame graph uses (subtrees narrower than 0.1 px as one stack),
+// beside BM_VisitSorted's walk of every stack.
+void BM_VisitSortedCoarse(benchmark::State& state) {
+  const std::string text = folded_text(static_cast<int>(state.range(0)));
+  kperf::fg::StackTrie trie;
+  kperf::fg::FoldedReader r(trie);
+  r.add_text(text, "bench");
+  const double min = kperf::fg::min_samples_for("0.1", trie.total(), 1200);
+  for (auto _ : state) {
+    std::size_t visited = 0;
+    kperf::fg::visit_sorted_coarse(trie, min, [&](std::span<const kperf::fg::FrameId>, double) { ++visited; });
+    benchmark::DoNotOptimize(visited);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trie.size()));
+}
+BENCHMARK(BM_VisitSortedCoarse)->Arg(20000)->Unit(benchmark::kMillisecond);
+
 // A frame table for a handful of names, as every small trie (and fuzz input) makes one.
 void BM_SmallFrameTable(benchmark::State& state) {
   for (auto _ : state) {
