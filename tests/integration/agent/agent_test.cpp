@@ -324,7 +324,7 @@ TEST_F(AgentTest, ConcurrentScrapesShareOneSamplerAndLeaveNothingBehind) {
   // One scrape: what one sampler holds (the most seen while it runs).
   std::atomic<bool> done{false};
   std::optional<Reply> single;
-  std::thread one([&] {
+  std::jthread one([&] {
     single = get(agent->port(), "/debug/pprof/profile?seconds=2");
     done = true;
   });
@@ -338,7 +338,7 @@ TEST_F(AgentTest, ConcurrentScrapesShareOneSamplerAndLeaveNothingBehind) {
   // Twenty at once.
   constexpr int kScrapes = 20;
   std::vector<Reply> replies(kScrapes);
-  std::vector<std::thread> clients;
+  std::vector<std::jthread> clients;
   std::atomic<int> answered{0};
   for (int i = 0; i < kScrapes; ++i) {
     clients.emplace_back([&, i] {
@@ -347,7 +347,7 @@ TEST_F(AgentTest, ConcurrentScrapesShareOneSamplerAndLeaveNothingBehind) {
     });
   }
   std::atomic<bool> all_done{false};
-  std::thread watch([&] {
+  std::jthread watch([&] {
     while (answered < kScrapes) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     all_done = true;
   });
@@ -397,7 +397,7 @@ TEST_F(AgentTest, FollowsARestartOfItsPrefix) {
   const pid_t first = first_master;
   auto l = load(nginx, 20, tmp);
   std::optional<Reply> during;
-  std::thread scrape([&] { during = get(agent->port(), "/debug/pprof/profile?seconds=20"); });
+  std::jthread scrape([&] { during = get(agent->port(), "/debug/pprof/profile?seconds=20"); });
   const auto sampling = Clock::now() + std::chrono::seconds(15);
   while (holdings(agent->pid()).perf_events == 0 && Clock::now() < sampling) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -445,7 +445,7 @@ TEST_F(AgentTest, FollowsARestartOfItsPrefix) {
 TEST_F(AgentTest, SigtermAndSigintEndItWithStatusZero) {
   {
     std::optional<Reply> pending;
-    std::thread scrape([&] { pending = get(agent->port(), "/debug/pprof/profile?seconds=30", 40); });
+    std::jthread scrape([&] { pending = get(agent->port(), "/debug/pprof/profile?seconds=30", 40); });
     const auto end = Clock::now() + std::chrono::seconds(10);
     while (holdings(agent->pid()).bpf_progs == 0 && Clock::now() < end) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
