@@ -9,6 +9,10 @@
 // name can the runs' tails (" COUNT" or ";") decide; those pairs are compared as full
 // strings, the count formatted then. One run stack serves all levels (no allocation per
 // visited node).
+//
+// A plain flame graph (visit_sorted_coarse) does not need the stacks below a node whose
+// descendants are narrower in all than the narrowest box drawn: they come as one stack
+// ending at that node, in their run's place, so every drawn box keeps its place and width.
 #include "flamegraph/stack_order.hpp"
 
 #include <algorithm>
@@ -185,13 +189,13 @@ class DescendantCounts {
       at(node.parent) += at(id) + node.self;  // fresh mappings read as 0
     }
   }
-  double operator[](NodeId id) const { return const_cast<DescendantCounts*>(this)->at(id); }
+  double operator[](NodeId id) const { return at(id); }
 
  private:
   static constexpr unsigned kBits = 18;  // 2 MB of doubles
   static constexpr std::size_t kPerBlock = std::size_t{1} << kBits;
   static_assert(kPerBlock * sizeof(double) == HugeBlock::kSize);
-  double& at(NodeId id) {
+  double& at(NodeId id) const {  // the blocks' memory is not the object's
     return static_cast<double*>(blocks_[id >> kBits].data())[id & (kPerBlock - 1)];
   }
   std::vector<HugeBlock> blocks_;
