@@ -5,7 +5,8 @@
 // `kperf load` to show how much of a generator's CPU per request is the kernel's work
 // that any client must do on loopback (its send runs the server's TCP receive), i.e.
 // how far below wrk a real load generator can go at all. Two loops:
-//   epoll   edge-triggered epoll; per request one send and one recv (kperf load's design)
+//   epoll   edge-triggered epoll; per request one send and one recv, the sends of one
+//           wake-up after all its receives (kperf load's design)
 //   uring   io_uring: a multishot recv per connection into a provided-buffer ring, the
 //           sends of one wake-up submitted together with the wait, registered files and
 //           ring fd (no epoll, no per-request system call)
@@ -119,6 +120,7 @@ void epoll_loop(Run& run) {
   size_t inflight = run.fds.size();
   bool stopping = false;
   std::vector<epoll_event> events(run.fds.size());
+  std::vector<size_t> to_send;
   char buf[16384];
   while (inflight > 0) {
     const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
@@ -138,8 +140,11 @@ void epoll_loop(Run& run) {
         --inflight;
         continue;
       }
-      if (send(run.fds[i], run.request.data(), run.request.size(), MSG_NOSIGNAL) < 0) die("send", errno);
+      to_send.push_back(i);
     }
+    for (const size_t i : to_send)
+      if (send(run.fds[i], run.request.data(), run.request.size(), MSG_NOSIGNAL) < 0) die("send", errno);
+    to_send.clear();
   }
   close(ep);
 }
