@@ -3,8 +3,8 @@
 // Content-Length, send the next), with no latency clock, no statistics, no errors
 // handled beyond stopping. scripts/bench/loadgen-vs-wrk runs it beside wrk and
 // `kperf load` to show how much of a generator's CPU per request is the kernel's work
-// that any client must do on loopback (its send runs the server's TCP receive), i.e.
-// how far below wrk a real load generator can go at all. Two loops:
+// that the loop itself costs (on loopback its send also runs the server's TCP receive),
+// i.e. how far below wrk a generator of either design can go. Two loops:
 //   epoll   edge-triggered epoll; per request one send and one recv, the sends of one
 //           wake-up after all its receives (kperf load's design)
 //   uring   io_uring: a multishot recv per connection into a provided-buffer ring, the
