@@ -10,17 +10,20 @@ namespace {
 
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool iequals(const char* a, size_t len, const char* lit) {
-  const size_t n = std::strlen(lit);
-  if (len != n) return false;
-  for (size_t i = 0; i < n; ++i) {
+// Whether a[0, len) equals the lower-case literal, ignoring case (its length is known at
+// compile time: no strlen per header).
+template <size_t N>
+bool iequals(const char* a, size_t len, const char (&lit)[N]) {
+  if (len != N - 1) return false;
+  for (size_t i = 0; i < N - 1; ++i) {
     if (lower(a[i]) != lit[i]) return false;
   }
   return true;
 }
 
 // Whether a comma-separated header value holds the token (case-insensitive).
-bool has_token(const char* v, size_t len, const char* token) {
+template <size_t N>
+bool has_token(const char* v, size_t len, const char (&token)[N]) {
   size_t i = 0;
   while (i < len) {
     while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
@@ -34,7 +37,8 @@ bool has_token(const char* v, size_t len, const char* token) {
 }
 
 // Whether the last token of a comma-separated value is the given one.
-bool last_token_is(const char* v, size_t len, const char* token) {
+template <size_t N>
+bool last_token_is(const char* v, size_t len, const char (&token)[N]) {
   size_t end = len;
   while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t')) --end;
   size_t start = end;
@@ -186,12 +190,14 @@ bool ResponseParser::on_status_line(const char* line, size_t len) {
 bool ResponseParser::on_header_line(const char* line, size_t len) {
   const char* colon = static_cast<const char*>(std::memchr(line, ':', len));
   if (colon == nullptr || colon == line) return false;
+  const char first = lower(line[0]);
+  if (first != 'c' && first != 't') return true;  // no header the parser reads
   const size_t name_len = static_cast<size_t>(colon - line);
   const char* v = colon + 1;
   size_t vlen = len - name_len - 1;
   while (vlen > 0 && (*v == ' ' || *v == '\t')) ++v, --vlen;
   while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) --vlen;
-  switch (lower(line[0])) {
+  switch (first) {
     case 'c':
       if (iequals(line, name_len, "content-length")) {
         if (vlen == 0 || vlen > 18) return false;
