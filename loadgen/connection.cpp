@@ -166,8 +166,7 @@ void Connection::send_request() {
     next_ns_ += s.conn_interval_ns;
   }
   if (tls_) {
-    start_ns_ = now_ns();
-    if (s.conn_interval_ns == 0) intended_ns_ = start_ns_;
+    stamp_start();
     write_some();
   } else {
     worker_.defer_send(this, gen_);  // send_deferred stamps the start when it goes out
@@ -176,9 +175,13 @@ void Connection::send_request() {
 
 void Connection::send_deferred(uint64_t gen) {
   if (gen != gen_ || !active_) return;
-  start_ns_ = now_ns();
-  if (worker_.shared().conn_interval_ns == 0) intended_ns_ = start_ns_;
+  stamp_start();
   write_some();
+}
+
+void Connection::stamp_start() {
+  start_ns_ = now_ns();
+  if (worker_.shared().conn_interval_ns == 0) intended_ns_ = start_ns_;  // closed loop: sent = intended
 }
 
 void Connection::write_some() {
@@ -200,7 +203,7 @@ void Connection::write_some() {
   }
   while (written_ < request_.size()) {
     // The system call itself: glibc's send() and recv() wrap it in thread-cancellation
-    // enable/disable in a threaded process (1.5% of a worker's samples, none of use here).
+    // enable/disable in a threaded process (1.5% of a worker's samples, of no use here).
     const ssize_t n = ::syscall(SYS_sendto, fd_, request_.data() + written_, request_.size() - written_,
                                 MSG_NOSIGNAL, nullptr, 0);
     if (n > 0) {

@@ -51,6 +51,8 @@ class Connection final : public ReadySet::Handler {
   void wait_until(int64_t when_ns, Pending what);
   void schedule_next();
   void send_request();
+  // The request leaves now: its start time (and, without -R, its intended time).
+  void stamp_start();
   void write_some();
   void on_readable();
   void read_tls();
